@@ -1,0 +1,50 @@
+/* frontend/frontend.h — reading IR text (and, later, model files) into a module.
+ *
+ * The textual format is MLIR's: generic op form for every op, the custom forms of
+ * builtin.module, func.func and func.return, types, attributes and loc(...).  The
+ * lexer (lexer.l) and parser (parser.y) are generated at build time. */
+#ifndef TM_FRONTEND_H
+#define TM_FRONTEND_H
+
+#include "ir/ir.h"
+
+typedef struct tm_parse_options {
+  bool allow_unregistered; /* accept ops of dialects the context does not know */
+  int first_line;          /* line number of text[0] in its file (split-input-file); 0 = 1 */
+} tm_parse_options;
+
+/* Parse a whole buffer into a builtin.module: a single top-level `module { }` is used as
+ * is, otherwise the top-level ops are wrapped into a new module.  The buffer is
+ * registered with the context so diagnostics can quote it; it must outlive the context.
+ * On error, reports located diagnostics and returns NULL.  Does not run the verifier. */
+tm_op *tm_parse_module(tm_ctx *ctx, const char *filename, const char *text, size_t len,
+                       const tm_parse_options *opt);
+
+/* Parse one type or attribute from a string (tests, attribute defaults, pass options).
+ * NULL after an error located in "<string>". */
+const tm_type *tm_parse_type(tm_ctx *ctx, const char *text);
+const tm_attr *tm_parse_attr(tm_ctx *ctx, const char *text);
+
+/* --split-input-file: the chunks between lines that are exactly "// -----". */
+typedef struct tm_source_chunk {
+  const char *text;
+  size_t len;
+  int first_line; /* 1-based line of text[0] in the whole file */
+} tm_source_chunk;
+int tm_split_input(tm_ctx *ctx, const char *text, size_t len, tm_source_chunk **chunks);
+
+/* --verify-diagnostics: collects "// expected-{error,warning,note,remark}[@+N|@-N|@above|
+ * @below] {{text}}" comments of a chunk, installs itself as the diagnostic handler, and
+ * at finish reports (as errors, printed through the previous handler) every expected
+ * diagnostic not produced and every produced diagnostic not expected.  finish returns 0
+ * if everything matched and restores the previous handler. */
+typedef struct tm_diag_verifier tm_diag_verifier;
+tm_diag_verifier *tm_diag_verifier_begin(tm_ctx *ctx, const char *filename,
+                                         const tm_source_chunk *chunk);
+int tm_diag_verifier_finish(tm_diag_verifier *v);
+
+/* Reads a whole file ("-" is stdin) into the context's arena, NUL-terminated.
+ * Reports "error: cannot open ..." and returns NULL on failure. */
+const char *tm_read_file(tm_ctx *ctx, const char *path, size_t *len);
+
+#endif /* TM_FRONTEND_H */
