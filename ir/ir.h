@@ -95,6 +95,10 @@ void tm_diag_default_handler(tm_ctx *ctx, const tm_diag *d, void *user);
 void tm_diag_print(tm_ctx *ctx, const tm_diag *d, void *stdio_file); /* FILE* */
 /* Register a source buffer so diagnostics can show the offending line. */
 void tm_ctx_add_source(tm_ctx *ctx, const char *file, const char *text, size_t len);
+/* Same for a part of a file whose text[0] is on line first_line (split-input chunks).
+ * A buffer lying inside one already registered for the file is ignored; another
+ * buffer for the same file replaces the old one. */
+void tm_ctx_add_source_at(tm_ctx *ctx, const char *file, const char *text, size_t len, int first_line);
 bool tm_ctx_source_line(tm_ctx *ctx, const char *file, int line, const char **text, size_t *len);
 
 void tm_emit(tm_ctx *ctx, tm_diag_severity sev, const tm_loc *loc, const char *fmt, ...)
@@ -225,6 +229,9 @@ const tm_attr *tm_attr_dense(tm_ctx *ctx, const tm_type *type, bool splat, const
 int64_t tm_dense_numel(const tm_attr *a);
 int64_t tm_dense_get_int(const tm_attr *a, int64_t i);  /* sign- or zero-extended */
 double tm_dense_get_float(const tm_attr *a, int64_t i); /* floats; ints converted */
+/* IEEE half <-> double, round to nearest even (overflow gives infinity); ir/printer.c. */
+uint16_t tm_f16_from_double(double d);
+double tm_f16_to_double(uint16_t h);
 /* Attribute helpers: dict lookup, int arrays. */
 const tm_attr *tm_attr_dict_get(const tm_attr *dict, const char *name);
 bool tm_attr_get_int_array(const tm_attr *a, int max, int64_t *out, int *n);
