@@ -8,12 +8,37 @@
 #include "ir/dialects.h"
 
 /* ------------------------------------------------------------- common checks ------ */
-static int check_operands(tm_ctx *ctx, const tm_op *op) {
+/* A ranked tensor with some '?' dimensions: legal before infer-shapes has run, but the
+ * shape rules only ever see static types. */
+static bool is_dynamic_tensor(const tm_type *t) {
+  if (!t || t->kind != TM_TYPE_TENSOR || t->rank > TM_MAX_RANK) return false;
+  for (int i = 0; i < t->rank; i++)
+    if (t->dims[i] == TM_DYNAMIC) return true;
+  return false;
+}
+
+/* *dynamic is set if some operand still has '?' dimensions. */
+static int check_operands(tm_ctx *ctx, const tm_op *op, bool *dynamic) {
+  *dynamic = false;
   for (int i = 0; i < op->noperands; i++) {
-    if (!op->operands[i].value) return tm_op_error(ctx, op, "operand #%d is missing", i);
-    if (tm_tmd_check_tensor(ctx, op, op->operands[i].value->type, "operand", i)) return -1;
+    const tm_value *v = op->operands[i].value;
+    if (!v) return tm_op_error(ctx, op, "operand #%d is missing", i);
+    if (is_dynamic_tensor(v->type)) *dynamic = true;
+    else if (tm_tmd_check_tensor(ctx, op, v->type, "operand", i)) return -1;
   }
   return 0;
+}
+
+/* Like MLIR's compatible return types: the declared result may leave dimensions '?'
+ * where the inferred one is static; everything else must agree. */
+static bool result_compatible(const tm_type *declared, const tm_type *inferred) {
+  if (declared == inferred) return true;
+  if (!is_dynamic_tensor(declared) || declared->rank != inferred->rank ||
+      declared->elem != inferred->elem)
+    return false;
+  for (int i = 0; i < declared->rank; i++)
+    if (declared->dims[i] != TM_DYNAMIC && declared->dims[i] != inferred->dims[i]) return false;
+  return true;
 }
 
 typedef int (*verify_fn)(tm_ctx *ctx, tm_op *op);
@@ -34,20 +59,25 @@ static int check_counts(tm_ctx *ctx, const tm_op *op) {
 }
 
 static int infer_tm(tm_ctx *ctx, tm_op *op, const tm_type **rt, infer_fn infer) {
-  if (check_counts(ctx, op) || check_operands(ctx, op)) return -1;
+  bool dynamic;
+  if (check_counts(ctx, op) || check_operands(ctx, op, &dynamic)) return -1;
+  if (dynamic) return tm_op_error(ctx, op, "cannot infer the result type from operands with '?' dimensions");
   return run_infer(ctx, op, rt, infer);
 }
 
 /* Operand and result types first, then the op's own rules, then its shape rules (by
  * inferring the result type, so the verifier and infer-shapes never disagree), and the
- * inferred type must be the declared one. */
+ * declared type must be the inferred one or a less refined form of it.  Ops whose
+ * operands still have '?' dimensions wait for infer-shapes: only their types are checked. */
 static int verify_tm(tm_ctx *ctx, tm_op *op, verify_fn verify, infer_fn infer) {
   const tm_type *inferred[1];
-  if (check_counts(ctx, op) || check_operands(ctx, op) ||
-      tm_tmd_check_tensor(ctx, op, op->results[0].type, "result", 0) || verify(ctx, op) ||
-      run_infer(ctx, op, inferred, infer))
-    return -1;
-  if (inferred[0] != op->results[0].type)
+  bool dynamic;
+  if (check_counts(ctx, op) || check_operands(ctx, op, &dynamic)) return -1;
+  const tm_type *rt = op->results[0].type;
+  if (!is_dynamic_tensor(rt) && tm_tmd_check_tensor(ctx, op, rt, "result", 0)) return -1;
+  if (dynamic) return 0;
+  if (verify(ctx, op) || run_infer(ctx, op, inferred, infer)) return -1;
+  if (!result_compatible(rt, inferred[0]))
     return tm_op_error(ctx, op, "result type '%s' does not match the inferred type '%s'",
                        tm_type_str(ctx, op->results[0].type), tm_type_str(ctx, inferred[0]));
   return 0;
@@ -544,6 +574,19 @@ static const tm_pattern quantize_patterns[] = {
 #define NO_PATTERNS .canonical_patterns = NULL, .ncanonical_patterns = 0
 #define PATTERNS(p) .canonical_patterns = p, .ncanonical_patterns = (int)TM_COUNTOF(p)
 
+typedef bool (*fold_fn)(tm_ctx *, tm_op *, const tm_attr *const *, tm_fold_result *);
+
+static bool has_dynamic_types(const tm_op *op) {
+  for (int i = 0; i < op->noperands; i++)
+    if (op->operands[i].value && is_dynamic_tensor(op->operands[i].value->type)) return true;
+  return op->nresults > 0 && is_dynamic_tensor(op->results[0].type);
+}
+
+/* Folds compute with static shapes only; '?' types wait for infer-shapes. */
+static bool fold_static(fold_fn fold, tm_ctx *ctx, tm_op *op, const tm_attr *const *c, tm_fold_result *r) {
+  return fold && !has_dynamic_types(op) && fold(ctx, op, c, r);
+}
+
 /* Per op: its attrdefs (NULL-terminated, so ops without attributes still get an array)
  * and the hooks that wrap the op's functions in the common checks. */
 #define TM_OP(name, min_operands, max_operands, results, traits, attrs, verify, infer, fold, macs, patterns, \
@@ -556,7 +599,10 @@ static const tm_pattern quantize_patterns[] = {
     return infer_tm(ctx, op, rt, tm_tmd_##infer);                                                          \
   }                                                                                                        \
   static bool cost_op_##name(tm_ctx *ctx, const tm_op *op, tm_cost *out) {                                 \
-    return cost_tm(ctx, op, out, tm_tmd_##macs);                                                           \
+    return !has_dynamic_types(op) && cost_tm(ctx, op, out, tm_tmd_##macs);                                 \
+  }                                                                                                        \
+  static bool fold_op_##name(tm_ctx *ctx, tm_op *op, const tm_attr *const *c, tm_fold_result *r) {         \
+    return fold_static(fold, ctx, op, c, r);                                                               \
   }
 #include "ir/ops.def"
 #undef TM_OP
@@ -575,7 +621,7 @@ const tm_opdef tm_tm_dialect_ops[] = {
    .nattrs = (int)TM_COUNTOF(attrdefs_##name_) - 1,                                                         \
    .verify = verify_op_##name_,                                                                          \
    .infer = infer_op_##name_,                                                                            \
-   .fold = fold_,                                                                                        \
+   .fold = fold_op_##name_,                                                                              \
    patterns_,                                                                                            \
    .cost = cost_op_##name_},
 #include "ir/ops.def"
