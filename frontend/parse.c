@@ -6,7 +6,6 @@
  * disappear when it closes.  A use of a name not yet defined creates a placeholder
  * value that the definition later replaces (forward references across blocks and in
  * graph regions); placeholders left at the end of a scope are undefined names. */
-#include <errno.h>
 #include <float.h>
 #include <limits.h>
 #include <math.h>
@@ -22,25 +21,12 @@ const tm_loc *tm_p_loc(tm_pstate *ps, tm_span at) {
   return tm_loc_file(ps->ctx, ps->file, at.first_line + ps->line_offset, at.first_column);
 }
 
-static bool verror(tm_pstate *ps, tm_span at, const char *fmt, va_list ap) {
+bool tm_p_error(tm_pstate *ps, tm_span at, const char *fmt, ...) {
   if (ps->failed) return false; /* one error per parse, like mlir-opt */
   ps->failed = true;
+  va_list ap;
+  va_start(ap, fmt);
   tm_emitv(ps->ctx, TM_DIAG_ERROR, tm_p_loc(ps, at), fmt, ap);
-  return false;
-}
-
-bool tm_p_error(tm_pstate *ps, tm_span at, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  verror(ps, at, fmt, ap);
-  va_end(ap);
-  return false;
-}
-
-bool tm_p_lex_error(tm_pstate *ps, tm_span at, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  verror(ps, at, fmt, ap);
   va_end(ap);
   return false;
 }
@@ -1090,10 +1076,6 @@ static void push_opctx(tm_pstate *ps, const char *name, bool isolated, bool cust
   ps->opctx = c;
 }
 
-static bool dialect_is(const char *name, size_t dlen, const char *dialect) {
-  return strlen(dialect) == dlen && memcmp(name, dialect, dlen) == 0;
-}
-
 bool tm_p_begin_generic(tm_pstate *ps, tm_tok tok, tm_span at) {
   const char *name = unquote_cstr(ps, tok, at);
   if (!name) return false;
@@ -1102,7 +1084,7 @@ bool tm_p_begin_generic(tm_pstate *ps, tm_tok tok, tm_span at) {
   if (!def) {
     const char *dot = strchr(name, '.');
     size_t dlen = dot ? (size_t)(dot - name) : strlen(name);
-    if (dialect_is(name, dlen, "tm") || dialect_is(name, dlen, "func") || dialect_is(name, dlen, "builtin"))
+    if (tm_dialect_is_registered(ps->ctx, name, dlen))
       return tm_p_error(ps, at, "unregistered operation '%s' found in dialect ('%.*s') that does not allow unknown "
                                 "operations", name, (int)dlen, name);
     if (!ps->allow_unregistered)

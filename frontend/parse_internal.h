@@ -209,7 +209,5 @@ bool tm_p_finish_op(tm_pstate *ps, tm_op *op, tm_pvec *defs, const tm_loc *loc, 
 
 /* Runs the generated lexer and parser over text (lexer.l); false after an error. */
 bool tm_p_run(tm_pstate *ps, const char *text, size_t len);
-/* Lexical errors (the lexer then returns the error token, which aborts the parse). */
-bool tm_p_lex_error(tm_pstate *ps, tm_span at, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #endif /* TM_PARSE_INTERNAL_H */

@@ -594,7 +594,10 @@ static int yyreport_syntax_error(const yypcontext_t *yyctx, void *scanner, tm_ps
   int total = nclasses + n;
   yysymbol_kind_t got = yypcontext_token(yyctx);
   if (total == 0 || total > 6) {
-    snprintf(msg, sizeof msg, "unexpected %s", got == YYSYMBOL_YYEOF ? "end of file" : "token");
+    const char *name = yysymbol_name(got);
+    size_t nl = strlen(name);
+    if (nl >= 2 && name[0] == '"') name++, nl -= 2;
+    snprintf(msg, sizeof msg, "unexpected %.*s", (int)nl, name);
   } else {
     len = (size_t)snprintf(msg, sizeof msg, "expected ");
     for (int i = 0; i < total && len < sizeof msg; i++) {

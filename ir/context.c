@@ -165,10 +165,13 @@ static bool opdef_eq(const void *item, const void *key) {
 static uint64_t name_hash(const char *name) { return tm_hash_bytes(TM_HASH_SEED, name, strlen(name)); }
 
 static void register_ops(tm_ctx *ctx) {
-  int n = tm_builtin_dialect_nops + tm_tm_dialect_nops;
+  const tm_opdef *tables[] = {tm_builtin_dialect_ops, tm_tm_dialect_ops, tm_arith_dialect_ops,
+                              tm_scf_dialect_ops,     tm_memref_dialect_ops, tm_math_dialect_ops};
+  const int counts[] = {tm_builtin_dialect_nops, tm_tm_dialect_nops,     tm_arith_dialect_nops,
+                        tm_scf_dialect_nops,     tm_memref_dialect_nops, tm_math_dialect_nops};
+  int n = 0;
+  for (size_t t = 0; t < TM_COUNTOF(counts); t++) n += counts[t];
   ctx->ops = TM_NEW_ARRAY(ctx->arena, tm_opdef, n > 0 ? n : 1);
-  const tm_opdef *tables[] = {tm_builtin_dialect_ops, tm_tm_dialect_ops};
-  const int counts[] = {tm_builtin_dialect_nops, tm_tm_dialect_nops};
   for (size_t t = 0; t < TM_COUNTOF(tables); t++)
     for (int i = 0; i < counts[t]; i++) {
       const tm_opdef *d = &tables[t][i];
@@ -187,6 +190,14 @@ tm_opdef *tm_opdef_mut(tm_ctx *ctx, const char *name) {
 const tm_opdef *tm_opdef_lookup(tm_ctx *ctx, const char *name) { return tm_opdef_mut(ctx, name); }
 
 int tm_opdef_count(tm_ctx *ctx) { return ctx->nops; }
+
+bool tm_dialect_is_registered(tm_ctx *ctx, const char *dialect, size_t len) {
+  for (int i = 0; dialect && i < ctx->nops; i++) {
+    const char *name = ctx->ops[i].name;
+    if (strlen(name) > len && name[len] == '.' && memcmp(name, dialect, len) == 0) return true;
+  }
+  return false;
+}
 
 const tm_opdef *tm_opdef_at(tm_ctx *ctx, int i) {
   return i >= 0 && i < ctx->nops ? &ctx->ops[i] : NULL;

@@ -13,4 +13,15 @@ extern const int tm_builtin_dialect_nops;
 extern const tm_opdef tm_tm_dialect_ops[];
 extern const int tm_tm_dialect_nops;
 
+/* The MLIR dialects of the lowered level, with MLIR 19's semantics, generated from
+ * ir/ops_<dialect>.def (ir/dialect_<dialect>.c) */
+extern const tm_opdef tm_arith_dialect_ops[];
+extern const int tm_arith_dialect_nops;
+extern const tm_opdef tm_scf_dialect_ops[];
+extern const int tm_scf_dialect_nops;
+extern const tm_opdef tm_memref_dialect_ops[];
+extern const int tm_memref_dialect_nops;
+extern const tm_opdef tm_math_dialect_ops[];
+extern const int tm_math_dialect_nops;
+
 #endif

@@ -44,7 +44,7 @@ void *tm_arena_alloc(tm_arena *a, size_t size, size_t align); /* zeroed */
 #define TM_NEW_ARRAY(arena, T, n) ((T *)tm_arena_alloc((arena), sizeof(T) * (size_t)(n), _Alignof(T)))
 
 /* ---------------------------------------------------------------- context --------- */
-tm_ctx *tm_ctx_new(void);   /* registers the builtin, func and tm dialects */
+tm_ctx *tm_ctx_new(void);   /* registers the builtin, func, tm, arith, scf, memref and math dialects */
 void tm_ctx_free(tm_ctx *ctx);
 tm_arena *tm_ctx_arena(tm_ctx *ctx);
 const char *tm_intern(tm_ctx *ctx, const char *s, size_t len); /* equal strings -> same pointer */
@@ -466,6 +466,10 @@ const tm_opdef *tm_opdef_lookup(tm_ctx *ctx, const char *name);
 tm_opdef *tm_opdef_mut(tm_ctx *ctx, const char *name); /* for passes filling hooks */
 int tm_opdef_count(tm_ctx *ctx);
 const tm_opdef *tm_opdef_at(tm_ctx *ctx, int i);
+/* Whether the registry holds an op of this dialect (the name before the first '.',
+ * len bytes of dialect): an unknown op of a registered dialect is an error even with
+ * --allow-unregistered-dialect, as in mlir-opt. */
+bool tm_dialect_is_registered(tm_ctx *ctx, const char *dialect, size_t len);
 const tm_attrdef *tm_opdef_attr(const tm_opdef *d, const char *name);
 bool tm_op_has_trait(const tm_op *op, tm_op_trait t);
 

@@ -94,7 +94,7 @@ static bool visit_func(tm_op *op, void *user) {
   const tm_type *ft = tm_func_type(op);
   if (!ft || !op->nregions) return true;
   const tm_type **results = TM_NEW_ARRAY(tm_ctx_arena(st->ctx), const tm_type *, ft->nresults + 1);
-  memcpy(results, ft->results, (size_t)ft->nresults * sizeof(*results));
+  if (ft->nresults) memcpy(results, ft->results, (size_t)ft->nresults * sizeof(*results));
   bool refined = false;
   for (tm_block *b = op->regions[0].first; b; b = b->next) {
     tm_op *ret = tm_block_terminator(b);
