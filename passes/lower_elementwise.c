@@ -1,0 +1,429 @@
+/* passes/lower_elementwise.c — kernels of the elementwise ops: add, sub, mul, maximum,
+ * minimum (with numpy broadcasting), the activations, quantize, dequantize, batch_norm. */
+#include <math.h>
+#include <string.h>
+
+#include "passes/lowering.h"
+
+static bool is_plain_int(const lw_quant *q) { return !q->quantized && q->storage->kind == TM_TYPE_INT; }
+
+/* The indices of an operand broadcast to the result's loop nest: aligned at the last
+ * dimension, index 0 on size-1 dimensions. */
+static void broadcast_idx(lw_fn *F, const tm_type *t, const lw_nest *N, tm_value **idx) {
+  int off = N->rank - t->rank;
+  for (int j = 0; j < t->rank; j++) idx[j] = t->dims[j] == 1 ? lw_cidx(F, 0) : N->iv[j + off];
+}
+
+/* --------------------------------------------------------------- binary ops ------- */
+typedef enum { B_ADD, B_SUB, B_MUL, B_MAX, B_MIN } binop;
+
+static binop binop_of(const tm_op *op) {
+  if (tm_op_is(op, "tm.add")) return B_ADD;
+  if (tm_op_is(op, "tm.sub")) return B_SUB;
+  if (tm_op_is(op, "tm.mul")) return B_MUL;
+  if (tm_op_is(op, "tm.maximum")) return B_MAX;
+  return B_MIN;
+}
+
+/* Float: reference_ops Add/Sub/Mul with ActivationFunctionWithMinMax, Maximum/Minimum
+ * (el1 > el2 ? el1 : el2).  int8: reference_integer_ops AddFunc (and Sub): inputs shifted
+ * left by 20 and rescaled to twice the larger input scale, summed, rescaled to the
+ * output (add_common.cc's multipliers); MulElementwise: MBQM((x1 - zp1) * (x2 - zp2)) with
+ * QuantizeMultiplier(s1 * s2 / s_out); maximum/minimum compare the stored values. */
+int lw_lower_binary(lw_lower *W, tm_op *op) {
+  lw_fn *F = lw_fn_of(W);
+  binop k = binop_of(op);
+  tm_value *a = tm_op_operand(op, 0), *b = tm_op_operand(op, 1), *y = tm_op_result(op, 0);
+  lw_quant aq = lw_quant_of(a->type), bq = lw_quant_of(b->type), oq = lw_quant_of(y->type);
+  bool flt = lw_is_f32(&aq) && lw_is_f32(&bq) && lw_is_f32(&oq);
+  bool q8 = lw_is_q8(&aq) && lw_is_q8(&bq) && lw_is_q8(&oq);
+  bool plain = is_plain_int(&aq) && aq.storage == bq.storage && aq.storage == oq.storage;
+  if (!flt && !q8 && !plain)
+    return lw_unsupported(W, op, "only f32, per-tensor int8 and plain integer operands are supported");
+  int32_t lo = 0, hi = 0;
+  float flo = 0, fhi = 0;
+  int fact = 0;
+  int32_t q1 = 0, q2 = 0, qo = 0;
+  int e1 = 0, e2 = 0, eo = 0;
+  if (flt) {
+    if ((fact = lw_act_range_f(W, op, &flo, &fhi)) < 0) return -1;
+  } else if (plain) {
+    if (strcmp(tm_op_attr_str(op, "fused_activation", "none"), "none"))
+      return lw_unsupported(W, op, "a fused activation on plain integers is not supported");
+  } else {
+    if (lw_act_range(W, op, &oq, &lo, &hi)) return -1;
+    if (k == B_ADD || k == B_SUB) {
+      double s1 = lw_fscale(aq.scale), s2 = lw_fscale(bq.scale);
+      double twice_max = 2 * (s1 > s2 ? s1 : s2);
+      if (lw_qmul(W, op, s1 / twice_max, &q1, &e1) || lw_qmul(W, op, s2 / twice_max, &q2, &e2) ||
+          lw_qmul(W, op, twice_max / ((double)(1 << 20) * lw_fscale(oq.scale)), &qo, &eo))
+        return -1;
+      if (e1 > 0 || e2 > 0 || eo > 0) return lw_unsupported(W, op, "the output scale is too small for TFLite's add");
+    } else if (k == B_MUL) {
+      if (lw_qmul(W, op, lw_fscale(aq.scale) * lw_fscale(bq.scale) / lw_fscale(oq.scale), &qo, &eo)) return -1;
+    } else if (aq.scale != bq.scale || aq.zp != bq.zp || aq.scale != oq.scale || aq.zp != oq.zp) {
+      return lw_unsupported(W, op, "operands and result must share one quantization");
+    }
+  }
+
+  tm_value *am = lw_in(W, a), *bm = lw_in(W, b), *ym = lw_out(W, y);
+  lw_nest N;
+  lw_nest_begin(F, &N, y->type->rank, y->type->dims);
+  tm_value *ai[LW_MAX_RANK], *bi[LW_MAX_RANK];
+  broadcast_idx(F, a->type, &N, ai);
+  broadcast_idx(F, b->type, &N, bi);
+  tm_value *x1 = lw_load(F, am, a->type->rank, ai), *x2 = lw_load(F, bm, b->type->rank, bi), *r = NULL;
+  if (flt) {
+    switch (k) {
+    case B_ADD: r = lw_addf(F, x1, x2); break;
+    case B_SUB: r = lw_subf(F, x1, x2); break;
+    case B_MUL: r = lw_mulf(F, x1, x2); break;
+    case B_MAX: r = lw_select(F, lw_cmpf(F, LW_FOGT, x1, x2), x1, x2); break;
+    case B_MIN: r = lw_select(F, lw_cmpf(F, LW_FOLT, x1, x2), x1, x2); break;
+    }
+    if (fact > 0) r = lw_clamp_f(F, r, lw_cf32(F, flo), lw_cf32(F, fhi));
+  } else if (plain || k == B_MAX || k == B_MIN) {
+    switch (k) {
+    case B_ADD: r = lw_addi(F, x1, x2); break;
+    case B_SUB: r = lw_subi(F, x1, x2); break;
+    case B_MUL: r = lw_muli(F, x1, x2); break;
+    case B_MAX: r = lw_maxsi(F, x1, x2); break;
+    case B_MIN: r = lw_minsi(F, x1, x2); break;
+    }
+  } else {
+    const tm_type *i32 = lw_i32(F);
+    tm_value *v1 = lw_int_to(F, x1, i32), *v2 = lw_int_to(F, x2, i32);
+    if (aq.zp) v1 = lw_addi(F, v1, lw_ci32(F, -aq.zp));
+    if (bq.zp) v2 = lw_addi(F, v2, lw_ci32(F, -bq.zp));
+    tm_value *raw;
+    if (k == B_MUL) {
+      raw = lw_mbqm(F, lw_muli(F, v1, v2), lw_ci32(F, qo), lw_ci32(F, eo));
+    } else {
+      tm_value *shift = lw_ci32(F, 20);
+      tm_value *s1 = lw_mbqm(F, lw_shli(F, v1, shift), lw_ci32(F, q1), lw_ci32(F, e1));
+      tm_value *s2 = lw_mbqm(F, lw_shli(F, v2, shift), lw_ci32(F, q2), lw_ci32(F, e2));
+      raw = lw_mbqm(F, k == B_ADD ? lw_addi(F, s1, s2) : lw_subi(F, s1, s2), lw_ci32(F, qo), lw_ci32(F, eo));
+    }
+    if (oq.zp) raw = lw_addi(F, raw, lw_ci32(F, oq.zp));
+    r = lw_int_to(F, lw_clamp_i32(F, raw, lo, hi), oq.storage);
+  }
+  lw_store(F, r, ym, N.rank, N.iv);
+  lw_nest_end(F, &N);
+  return 0;
+}
+
+/* ---------------------------------------------------------------- unary ops ------- */
+/* int8 activations are 256-entry tables: each entry is what the TFLite Micro kernel
+ * computes for that input value, evaluated here with the same integer arithmetic, so the
+ * run time is one load per element.  A table builder returns NULL on success, else what
+ * makes the quantization unusable. */
+typedef const char *(*lut_fn)(const lw_quant *in, const lw_quant *out, float alpha, int8_t *table);
+
+static int32_t clamp8(int32_t v) { return v < -128 ? -128 : v > 127 ? 127 : v; }
+
+/* ReluQuantized (activations_common.cc): zp_out + MBQM(x - zp_in, s_in / s_out), clamped
+ * to [max(-128, zp_out), 127]. */
+static const char *relu_table(const lw_quant *in, const lw_quant *out, float alpha, int8_t *t) {
+  (void)alpha;
+  int32_t q;
+  int shift;
+  if (!tm_quantize_multiplier(lw_fscale(in->scale) / lw_fscale(out->scale), &q, &shift) || shift > 30)
+    return "the scales give no usable multiplier";
+  int32_t lo = out->zp > -128 ? (int32_t)out->zp : -128;
+  for (int v = -128; v <= 127; v++) {
+    int32_t r = (int32_t)out->zp + tm_fx_mbqm(v - (int32_t)in->zp, q, shift);
+    t[v + 128] = (int8_t)(r < lo ? lo : r > 127 ? 127 : r);
+  }
+  return NULL;
+}
+
+/* Relu6Quantized: the stored value clamped to [zp_in, six] with six the input's
+ * quantization of 6.0 (FloatToQuantizedType); it does not rescale, so input and result
+ * must share their quantization. */
+static const char *relu6_table(const lw_quant *in, const lw_quant *out, float alpha, int8_t *t) {
+  (void)alpha;
+  if (in->scale != out->scale || in->zp != out->zp)
+    return "TFLite Micro's RELU6 needs one quantization for input and result";
+  float six_f = roundf(6.0f / (float)in->scale);
+  if (!(fabsf(six_f) < 1e9f)) return "the input scale gives no quantized 6";
+  int32_t six = clamp8((int32_t)six_f + (int32_t)in->zp), zero = (int32_t)in->zp;
+  for (int v = -128; v <= 127; v++) t[v + 128] = (int8_t)(v > six ? six : v < zero ? zero : v);
+  return NULL;
+}
+
+/* QuantizeLeakyRelu with leaky_relu_common.cc's multipliers, computed in float:
+ * identity s_in / s_out, alpha s_in * alpha / s_out (negative alphas allowed). */
+static const char *leaky_relu_table(const lw_quant *in, const lw_quant *out, float alpha, int8_t *t) {
+  int32_t qi, qa;
+  int si, sa;
+  float s_in = (float)in->scale, s_out = (float)out->scale;
+  if (!tm_quantize_multiplier((double)(s_in / s_out), &qi, &si) || si > 30 ||
+      !tm_quantize_multiplier((double)(s_in * alpha / s_out), &qa, &sa) || sa > 30)
+    return "the scales and alpha give no usable multipliers";
+  for (int v = -128; v <= 127; v++) {
+    int32_t d = v - (int32_t)in->zp;
+    int32_t r = (int32_t)out->zp + (d >= 0 ? tm_fx_mbqm(d, qi, si) : tm_fx_mbqm(d, qa, sa));
+    t[v + 128] = (int8_t)clamp8(r);
+  }
+  return NULL;
+}
+
+/* Logistic and Tanh (reference_integer_ops) with TFLite Micro's parameters
+ * (logistic_common.cc, tanh.cc): the input multiplier and left shift come from a bare
+ * frexp of s_in * 2^27 (no QuantizeMultiplier fix-ups); inputs beyond
+ * CalculateInputRadius(4, shift) saturate; the rest go through gemmlowp's logistic or
+ * tanh on Q4.27 and are rounded back by 2^23 (logistic, then - 128) or 2^24 (tanh). */
+static const char *sigmoid_like_table(const lw_quant *in, bool tanh_, int8_t *t) {
+  int shift;
+  const double frac = frexp(lw_fscale(in->scale) * (double)(1 << (31 - 4)), &shift);
+  const int64_t q64 = (int64_t)round(frac * (double)(INT64_C(1) << 31));
+  if (q64 > INT32_MAX || shift < 0 || shift > 30) return "the input scale is out of range";
+  const int32_t q = (int32_t)q64, radius = tm_input_radius(4, shift);
+  for (int v = -128; v <= 127; v++) {
+    const int32_t d = v - (int32_t)in->zp;
+    int32_t r;
+    if (d <= -radius) {
+      r = -128;
+    } else if (d >= radius) {
+      r = 127;
+    } else {
+      const int32_t x = tm_fx_mbqm(d, q, shift);
+      r = tanh_ ? tm_fx_rdbp(tm_fx_tanh(x, 4), 24) : tm_fx_rdbp(tm_fx_logistic(x, 4), 23) - 128;
+    }
+    t[v + 128] = (int8_t)clamp8(r);
+  }
+  return NULL;
+}
+
+static const char *logistic_table(const lw_quant *in, const lw_quant *out, float alpha, int8_t *t) {
+  (void)alpha;
+  if (out->zp != -128 || (float)out->scale != 1.0f / 256)
+    return "an int8 logistic result must have scale 1/256 and zero point -128";
+  return sigmoid_like_table(in, false, t);
+}
+
+static const char *tanh_table(const lw_quant *in, const lw_quant *out, float alpha, int8_t *t) {
+  (void)alpha;
+  if (out->zp != 0 || (float)out->scale != 1.0f / 128)
+    return "an int8 tanh result must have scale 1/128 and zero point 0";
+  return sigmoid_like_table(in, true, t);
+}
+
+/* reference_ops::HardSwish on int8 with hard_swish_common.cc's parameters: 16-bit
+ * gemmlowp arithmetic on the input scaled by 2^7. */
+static int16_t srdhm16(int16_t a, int16_t b) {
+  bool overflow = a == b && a == INT16_MIN;
+  int32_t ab = (int32_t)a * (int32_t)b;
+  int16_t high = (int16_t)((ab + (ab >= 0 ? (1 << 14) : (1 - (1 << 14)))) / (1 << 15));
+  return overflow ? INT16_MAX : high;
+}
+
+static int16_t rdbp16(int16_t x, int e) {
+  const int16_t mask = (int16_t)((INT64_C(1) << e) - 1);
+  const int16_t threshold = (int16_t)((mask >> 1) + (x < 0 ? 1 : 0));
+  return (int16_t)((x >> e) + ((int16_t)(x & mask) > threshold ? 1 : 0));
+}
+
+static int16_t sat_shl16(int16_t v, int amount) {
+  int64_t r = (int64_t)v * (INT64_C(1) << amount);
+  return (int16_t)(r > INT16_MAX ? INT16_MAX : r < INT16_MIN ? INT16_MIN : r);
+}
+
+/* DownScaleInt32ToInt16Multiplier */
+static int16_t downscale16(int32_t m) {
+  return m >= INT32_MAX - (1 << 15) ? INT16_MAX : (int16_t)((m + (1 << 15)) >> 16);
+}
+
+static const char *hard_swish_table(const lw_quant *in, const lw_quant *out, float alpha, int8_t *t) {
+  (void)alpha;
+  const float hires_input_scale = (1.0f / 128.0f) * (float)in->scale;
+  const float reluish_scale = 3.0f / 32768.0f;
+  int32_t qo, qr;
+  int eo, er;
+  if (!tm_quantize_multiplier((double)(hires_input_scale / (float)out->scale), &qo, &eo) || eo > 0 || eo < -31 ||
+      !tm_quantize_multiplier((double)(hires_input_scale / reluish_scale), &qr, &er) || er > 31 || er < -31)
+    return "the scales give no usable multipliers";
+  const int16_t mo = downscale16(qo), mr = downscale16(qr);
+  for (int v = -128; v <= 127; v++) {
+    const int16_t input_value = (int16_t)(v - (int32_t)in->zp);
+    const int16_t hires = (int16_t)(input_value * (1 << 7));
+    const int16_t preshift_output = srdhm16(hires, mo);
+    int16_t reluish = hires;
+    if (er > 0) reluish = sat_shl16(reluish, er - 1);
+    reluish = srdhm16(reluish, mr);
+    if (er > 0) reluish = sat_shl16(reluish, 1);
+    if (er < 0) reluish = rdbp16(reluish, -er);
+    reluish = (int16_t)((reluish + (1 << 15)) >> 1);
+    /* SaturatingDoublingHighMul: truncating, not rounding */
+    const bool overflow = reluish == preshift_output && reluish == INT16_MIN;
+    const int16_t product = overflow ? INT16_MAX : (int16_t)(((int32_t)reluish * preshift_output) / (1 << 15));
+    int16_t r = rdbp16(product, -eo);
+    r = (int16_t)(r + out->zp);
+    t[v + 128] = (int8_t)(r > 127 ? 127 : r < -128 ? -128 : r);
+  }
+  return NULL;
+}
+
+/* Float activations follow reference_ops: relu (x < 0 ? 0 : x), relu6, leaky_relu
+ * (x > 0 ? x : x * alpha), logistic 1 / (1 + exp(-x)), tanh, hard_swish
+ * x * min(6, max(0, x + 3)) / 6 with std::min/max's comparisons. */
+int lw_lower_unary(lw_lower *W, tm_op *op) {
+  lw_fn *F = lw_fn_of(W);
+  tm_value *x = tm_op_operand(op, 0), *y = tm_op_result(op, 0);
+  lw_quant xq = lw_quant_of(x->type), oq = lw_quant_of(y->type);
+  bool flt = lw_is_f32(&xq) && lw_is_f32(&oq);
+  if (!flt && !(lw_is_q8(&xq) && lw_is_q8(&oq))) return lw_unsupported(W, op, "only f32 and per-tensor int8 are supported");
+  static const struct {
+    const char *name;
+    lut_fn table;
+  } kinds[] = {
+      {"tm.relu", relu_table},         {"tm.relu6", relu6_table}, {"tm.leaky_relu", leaky_relu_table},
+      {"tm.logistic", logistic_table}, {"tm.tanh", tanh_table},   {"tm.hard_swish", hard_swish_table},
+  };
+  int kind = 0;
+  while (!tm_op_is(op, kinds[kind].name)) kind++;
+  float alpha = (float)tm_op_attr_float(op, "alpha", 0.2);
+
+  tm_value *xm = lw_in(W, x), *lut = NULL;
+  if (!flt) {
+    int8_t table[256];
+    const char *why = kinds[kind].table(&xq, &oq, alpha, table);
+    if (why) return lw_unsupported(W, op, "%s", why);
+    int64_t n = 256;
+    const tm_type *t = tm_type_tensor(W->ctx, lw_i8(F), 1, &n);
+    lut = lw_get_global(F, lw_global(W->M, "lut", tm_attr_dense(W->ctx, t, false, table, 256), F->loc));
+  }
+  tm_value *ym = lw_out(W, y);
+  lw_nest N;
+  lw_nest_begin(F, &N, y->type->rank, y->type->dims);
+  tm_value *v = lw_load(F, xm, N.rank, N.iv), *r;
+  if (!flt) {
+    tm_value *k = lw_addi(F, lw_int_to(F, v, lw_i32(F)), lw_ci32(F, 128));
+    tm_value *ki = lw_cast(F, "arith.index_cast", k, lw_index(F));
+    r = lw_load(F, lut, 1, &ki);
+  } else {
+    tm_value *zero = lw_cf32(F, 0.0f);
+    switch (kind) {
+    case 0: /* relu */
+      r = lw_select(F, lw_cmpf(F, LW_FOLT, v, zero), zero, v);
+      break;
+    case 1: { /* relu6: x > 6 ? 6 : (x < 0 ? 0 : x) */
+      tm_value *six = lw_cf32(F, 6.0f);
+      tm_value *low = lw_select(F, lw_cmpf(F, LW_FOLT, v, zero), zero, v);
+      r = lw_select(F, lw_cmpf(F, LW_FOGT, v, six), six, low);
+      break;
+    }
+    case 2: { /* leaky_relu */
+      tm_value *neg = lw_mulf(F, v, lw_cf32(F, alpha));
+      r = lw_select(F, lw_cmpf(F, LW_FOGT, v, zero), v, neg);
+      break;
+    }
+    case 3: { /* logistic */
+      tm_value *one = lw_cf32(F, 1.0f);
+      tm_value *e = lw_math(F, "math.exp", lw_op(F, "arith.negf", v->type, 1, &v, 0, NULL));
+      r = lw_divf(F, one, lw_addf(F, one, e));
+      break;
+    }
+    case 4: /* tanh */
+      r = lw_math(F, "math.tanh", v);
+      break;
+    default: { /* hard_swish */
+      tm_value *six = lw_cf32(F, 6.0f);
+      tm_value *t = lw_addf(F, v, lw_cf32(F, 3.0f));
+      t = lw_select(F, lw_cmpf(F, LW_FOLT, zero, t), t, zero);
+      t = lw_select(F, lw_cmpf(F, LW_FOLT, t, six), t, six);
+      r = lw_divf(F, lw_mulf(F, v, t), six);
+      break;
+    }
+    }
+  }
+  lw_store(F, r, ym, N.rank, N.iv);
+  lw_nest_end(F, &N);
+  return 0;
+}
+
+/* ------------------------------------------------------ quantize, dequantize ------- */
+/* TfLiteRound(v) for |v| < 2^30 (v clamped there first, NaN to the low end): truncate,
+ * then step away from zero when the exact remainder is at least one half. */
+static tm_value *round_to_i32(lw_fn *F, tm_value *v) {
+  tm_value *lim = lw_cf32(F, 1073741824.0f), *nlim = lw_cf32(F, -1073741824.0f);
+  v = lw_select(F, lw_cmpf(F, LW_FULT, v, nlim), nlim, v);
+  v = lw_select(F, lw_cmpf(F, LW_FOGT, v, lim), lim, v);
+  tm_value *t = lw_cast(F, "arith.fptosi", v, lw_i32(F));
+  tm_value *frac = lw_subf(F, v, lw_cast(F, "arith.sitofp", t, lw_f32(F)));
+  tm_value *up = lw_cast(F, "arith.extui", lw_cmpf(F, LW_FOGE, frac, lw_cf32(F, 0.5f)), lw_i32(F));
+  tm_value *down = lw_cast(F, "arith.extui", lw_cmpf(F, LW_FOLE, frac, lw_cf32(F, -0.5f)), lw_i32(F));
+  return lw_subi(F, lw_addi(F, t, up), down);
+}
+
+/* quantize: float -> q is reference_ops::AffineQuantize (x / s in float, TfLiteRound,
+ * + zp, clamp to the storage type); q -> q is reference_ops::Requantize
+ * (MBQM(x - zp_in, s_in / s_out) + zp_out, clamped).  dequantize: (float)(s * (q - zp)),
+ * which the f32 product computes exactly as TFLite's double one rounded to float. */
+int lw_lower_quantize(lw_lower *W, tm_op *op) {
+  lw_fn *F = lw_fn_of(W);
+  tm_value *x = tm_op_operand(op, 0), *y = tm_op_result(op, 0);
+  lw_quant xq = lw_quant_of(x->type), oq = lw_quant_of(y->type);
+  bool deq = tm_op_is(op, "tm.dequantize");
+  int32_t q = 0;
+  int e = 0;
+  if (deq) {
+    if (!lw_is_q8(&xq) || !lw_is_f32(&oq)) return lw_unsupported(W, op, "only per-tensor int8 to f32 is supported");
+  } else if (lw_is_f32(&xq)) {
+    if (!lw_is_q8(&oq)) return lw_unsupported(W, op, "only f32 to per-tensor int8 is supported");
+  } else {
+    if (!lw_is_q8(&xq) || !lw_is_q8(&oq)) return lw_unsupported(W, op, "only per-tensor int8 requantization is supported");
+    if (lw_qmul(W, op, lw_fscale(xq.scale) / lw_fscale(oq.scale), &q, &e)) return -1;
+  }
+  tm_value *xm = lw_in(W, x), *ym = lw_out(W, y);
+  lw_nest N;
+  lw_nest_begin(F, &N, y->type->rank, y->type->dims);
+  tm_value *v = lw_load(F, xm, N.rank, N.iv), *r;
+  if (deq) {
+    tm_value *d = lw_int_to(F, v, lw_i32(F));
+    if (xq.zp) d = lw_subi(F, d, lw_ci32(F, xq.zp));
+    r = lw_mulf(F, lw_cast(F, "arith.sitofp", d, lw_f32(F)), lw_cf32(F, (float)xq.scale));
+  } else {
+    tm_value *i;
+    if (lw_is_f32(&xq)) {
+      i = round_to_i32(F, lw_divf(F, v, lw_cf32(F, (float)oq.scale)));
+    } else {
+      tm_value *d = lw_int_to(F, v, lw_i32(F));
+      if (xq.zp) d = lw_subi(F, d, lw_ci32(F, xq.zp));
+      i = lw_mbqm(F, d, lw_ci32(F, q), lw_ci32(F, e));
+    }
+    if (oq.zp) i = lw_addi(F, i, lw_ci32(F, oq.zp));
+    r = lw_int_to(F, lw_clamp_i32(F, i, -128, 127), oq.storage);
+  }
+  lw_store(F, r, ym, N.rank, N.iv);
+  lw_nest_end(F, &N);
+  return 0;
+}
+
+/* ---------------------------------------------------------------- batch_norm ------- */
+/* Not a TFLite kernel: out = (x - mean) * scale / sqrt(variance + epsilon) + offset per
+ * channel (the last dimension), in f32 and in that order, as docs/ops.md defines it. */
+int lw_lower_batch_norm(lw_lower *W, tm_op *op) {
+  lw_fn *F = lw_fn_of(W);
+  tm_value *x = tm_op_operand(op, 0), *y = tm_op_result(op, 0);
+  for (int i = 0; i < op->noperands; i++) {
+    lw_quant q = lw_quant_of(tm_op_operand(op, i)->type);
+    if (!lw_is_f32(&q)) return lw_unsupported(W, op, "only f32 batch_norm is supported");
+  }
+  float eps = (float)tm_op_attr_float(op, "epsilon", 1e-5);
+  tm_value *xm = lw_in(W, x), *p[4];
+  for (int i = 0; i < 4; i++) p[i] = lw_in(W, tm_op_operand(op, i + 1)); /* scale, offset, mean, variance */
+  tm_value *ym = lw_out(W, y);
+  lw_nest N;
+  lw_nest_begin(F, &N, y->type->rank, y->type->dims);
+  tm_value *c = N.iv[N.rank - 1];
+  tm_value *v = lw_load(F, xm, N.rank, N.iv);
+  tm_value *centered = lw_subf(F, v, lw_load(F, p[2], 1, &c));
+  tm_value *scaled = lw_mulf(F, centered, lw_load(F, p[0], 1, &c));
+  tm_value *var = lw_addf(F, lw_load(F, p[3], 1, &c), lw_cf32(F, eps));
+  tm_value *normalized = lw_divf(F, scaled, lw_math(F, "math.sqrt", var));
+  tm_value *r = lw_addf(F, normalized, lw_load(F, p[1], 1, &c));
+  lw_store(F, r, ym, N.rank, N.iv);
+  lw_nest_end(F, &N);
+  return 0;
+}

@@ -1,0 +1,727 @@
+/* passes/lower_nn.c — kernels of the layer ops: conv2d, depthwise_conv2d,
+ * fully_connected, avg/max pooling, softmax, mean.  Each follows its TFLite reference
+ * kernel loop for loop (reference_ops for float, reference_integer_ops for int8 and the
+ * 16x8 int16 variants), so float sums are accumulated in the same order and integer
+ * results are bit-exact. */
+#include "passes/lowering.h"
+
+/* ---------------------------------------------------------------- helpers ------- */
+/* A loop 0..n; for n == 1 no loop: the index is 0 and the values pass through. */
+typedef struct loop {
+  lw_for f;
+  bool real;
+  tm_value *iv;
+  tm_value *args[4];
+} loop;
+
+static void loop_begin(lw_fn *F, loop *l, int64_t n, int ninits, tm_value *const *inits) {
+  l->real = n != 1;
+  if (l->real) {
+    lw_for_n(F, &l->f, n, ninits, inits);
+    l->iv = l->f.iv;
+    for (int i = 0; i < ninits; i++) l->args[i] = l->f.args[i];
+  } else {
+    l->iv = lw_cidx(F, 0);
+    for (int i = 0; i < ninits; i++) l->args[i] = inits[i];
+  }
+}
+
+static tm_value *loop_end1(lw_fn *F, loop *l, tm_value *yield) {
+  if (!l->real) return yield;
+  return lw_for_end(F, &l->f, 1, &yield)[0];
+}
+
+static void loop_end0(lw_fn *F, loop *l) {
+  if (l->real) lw_for_end(F, &l->f, 0, NULL);
+}
+
+/* TFLite's ComputePaddingWithOffset: the padding before the first element. */
+static int64_t pad_before(int64_t stride, int64_t dilation, int64_t in, int64_t k, int64_t out) {
+  int64_t eff = (k - 1) * dilation + 1;
+  int64_t total = (out - 1) * stride + eff - in;
+  return total > 0 ? total / 2 : 0;
+}
+
+static void int_pair(const tm_op *op, const char *name, int64_t *a, int64_t *b) {
+  int64_t v[2] = {1, 1};
+  int n = 0;
+  const tm_attr *attr = tm_op_attr(op, name);
+  if (attr) tm_attr_get_int_array(attr, 2, v, &n);
+  *a = v[0], *b = v[1];
+}
+
+/* int16 activations: the 16x8 kernels (symmetric int16 with int8 weights). */
+static bool is_q16(const lw_quant *q) {
+  return q->quantized && q->axis < 0 && q->storage->kind == TM_TYPE_INT && q->storage->width == 16;
+}
+static bool is_int(const lw_quant *q, unsigned width) {
+  return q->storage->kind == TM_TYPE_INT && q->storage->width == width;
+}
+
+/* Per-channel (q, shift) pairs: constants when they are all equal, else two i32 tables
+ * loaded at the channel index. */
+typedef struct requant {
+  int64_t n;
+  int32_t *q;
+  int32_t *shift;
+  bool wide;         /* int64 accumulators: q holds the reduced multipliers, shift 15 - shift */
+  bool uniform;
+  tm_value *qg, *sg; /* the tables' memrefs */
+} requant;
+
+static void requant_init(lw_lower *W, requant *r, int64_t n) {
+  r->n = n;
+  r->q = TM_NEW_ARRAY(tm_ctx_arena(W->ctx), int32_t, n);
+  r->shift = TM_NEW_ARRAY(tm_ctx_arena(W->ctx), int32_t, n);
+}
+
+static int requant_set(lw_lower *W, tm_op *op, requant *r, int64_t i, double m) {
+  int shift;
+  if (lw_qmul(W, op, m, &r->q[i], &shift)) return -1;
+  r->shift[i] = shift;
+  if (r->wide) {
+    /* MultiplyByQuantizedMultiplier(int64_t x, ...): the multiplier reduced to 16 bits,
+     * a single rounding shift by 15 - shift (shift in [-31, 7]). */
+    if (shift < -31 || shift > 7 || r->q[i] < 0)
+      return lw_unsupported(W, op, "requantization multiplier %g is out of range", m);
+    r->q[i] = r->q[i] < 0x7FFF0000 ? (r->q[i] + (1 << 15)) >> 16 : 0x7FFF;
+    r->shift[i] = 15 - shift;
+  }
+  return 0;
+}
+
+static void requant_materialize(lw_lower *W, requant *r, const char *base) {
+  r->uniform = true;
+  for (int64_t i = 1; i < r->n; i++) r->uniform &= r->q[i] == r->q[0] && r->shift[i] == r->shift[0];
+  if (r->uniform) return;
+  lw_fn *F = lw_fn_of(W);
+  r->qg = lw_get_global(F, lw_global_i32(W->M, tm_arena_printf(W->ctx, "%s_multiplier", base), r->n, r->q, F->loc));
+  r->sg = lw_get_global(F, lw_global_i32(W->M, tm_arena_printf(W->ctx, "%s_shift", base), r->n, r->shift, F->loc));
+}
+
+/* MBQM(acc, q[ch], shift[ch]) + zp, clamped to [lo, hi], truncated to `to`. */
+static tm_value *requantize(lw_fn *F, requant *r, tm_value *ch, tm_value *acc, int64_t zp, int32_t lo, int32_t hi,
+                            const tm_type *to) {
+  tm_value *v;
+  if (r->wide) {
+    /* (x * q16 + 2^(total_shift - 1)) >> total_shift, kept to 32 bits */
+    const tm_type *i64 = lw_i64(F);
+    tm_value *q64, *s64, *round;
+    if (r->uniform) {
+      q64 = lw_ci64(F, r->q[0]);
+      s64 = lw_ci64(F, r->shift[0]);
+      round = lw_ci64(F, INT64_C(1) << (r->shift[0] - 1));
+    } else {
+      q64 = lw_cast(F, "arith.extsi", lw_load(F, r->qg, 1, &ch), i64);
+      s64 = lw_cast(F, "arith.extsi", lw_load(F, r->sg, 1, &ch), i64);
+      round = lw_shli(F, lw_ci64(F, 1), lw_subi(F, s64, lw_ci64(F, 1)));
+    }
+    v = lw_cast(F, "arith.trunci", lw_shrsi(F, lw_addi(F, lw_muli(F, acc, q64), round), s64), lw_i32(F));
+  } else {
+    tm_value *q = r->uniform ? lw_ci32(F, r->q[0]) : lw_load(F, r->qg, 1, &ch);
+    tm_value *s = r->uniform ? lw_ci32(F, r->shift[0]) : lw_load(F, r->sg, 1, &ch);
+    v = lw_mbqm(F, acc, q, s);
+  }
+  if (zp) v = lw_addi(F, v, lw_ci32(F, zp));
+  v = lw_clamp_i32(F, v, lo, hi);
+  return lw_int_to(F, v, to);
+}
+
+/* Load an element widened to the accumulator type, plus an offset (skipped when 0). */
+static tm_value *load_acc(lw_fn *F, tm_value *mem, int n, tm_value *const *idx, int64_t offset, const tm_type *acc) {
+  tm_value *v = lw_int_to(F, lw_load(F, mem, n, idx), acc);
+  return offset ? lw_addi(F, v, lw_cint(F, acc, offset)) : v;
+}
+
+/* The integer kernels' operand types.  int8: i32 bias and accumulator.  int16 (16x8):
+ * zero points 0 (the kernels have no offsets), and an i64 bias and accumulator with the
+ * 64-bit MultiplyByQuantizedMultiplier, or an i32 bias and accumulator with the 32-bit
+ * one (TFLite's AccumScalar template).  Returns the accumulator type, or NULL after an
+ * error. */
+static const tm_type *int_kernel_types(lw_lower *W, tm_op *op, const lw_quant *xq, const lw_quant *wq,
+                                       const lw_quant *oq, const lw_quant *bq, bool has_bias) {
+  lw_fn *F = lw_fn_of(W);
+  bool a8 = lw_is_q8(xq) && lw_is_q8(oq), a16 = is_q16(xq) && is_q16(oq);
+  if ((!a8 && !a16) || !lw_is_q8_weights(wq)) {
+    lw_unsupported(W, op, "only f32, or per-tensor int8 or int16 activations with int8 weights, are supported "
+                          "(hybrid models are not)");
+    return NULL;
+  }
+  if (a8) {
+    if (has_bias && !is_int(bq, 32)) {
+      lw_unsupported(W, op, "int8 activations need an i32 bias");
+      return NULL;
+    }
+    return lw_i32(F);
+  }
+  if (xq->zp || oq->zp) {
+    lw_unsupported(W, op, "int16 activations must have zero point 0");
+    return NULL;
+  }
+  if (has_bias && !is_int(bq, 64) && !is_int(bq, 32)) {
+    lw_unsupported(W, op, "int16 activations need an i64 or i32 bias");
+    return NULL;
+  }
+  return has_bias && is_int(bq, 32) ? lw_i32(F) : lw_i64(F);
+}
+
+/* ---------------------------------------------------------- convolutions ------- */
+/* conv2d and depthwise_conv2d: TFLite's reference Conv / DepthwiseConv (float) and
+ * reference_integer_ops::ConvPerChannel / DepthwiseConvPerChannel (int8):
+ *   acc = bias[oc] + sum over in-bounds taps of w * (x - zp_in)      (int32)
+ *   out = clamp(MBQM(acc, q[oc], shift[oc]) + zp_out, act_min, act_max)
+ * with (q, shift) = QuantizeMultiplier((double)s_in * (double)s_w[oc] / (double)s_out).
+ * Float sums run in the reference order and add the bias last. */
+static int lower_conv(lw_lower *W, tm_op *op, bool depthwise) {
+  lw_fn *F = lw_fn_of(W);
+  tm_value *x = tm_op_operand(op, 0), *w = tm_op_operand(op, 1);
+  tm_value *b = op->noperands > 2 ? tm_op_operand(op, 2) : NULL;
+  tm_value *y = tm_op_result(op, 0);
+  lw_quant xq = lw_quant_of(x->type), wq = lw_quant_of(w->type), oq = lw_quant_of(y->type);
+  lw_quant bq = b ? lw_quant_of(b->type) : (lw_quant){0};
+  bool flt = lw_is_f32(&xq);
+  if (flt && (!lw_is_f32(&wq) || !lw_is_f32(&oq) || (b && !lw_is_f32(&bq))))
+    return lw_unsupported(W, op, "float convolutions need f32 operands");
+  const tm_type *acc_t = flt ? lw_f32(F) : int_kernel_types(W, op, &xq, &wq, &oq, &bq, b != NULL);
+  if (!acc_t) return -1;
+  if (!flt && wq.nscales > 1 && wq.axis != (depthwise ? 3 : 0))
+    return lw_unsupported(W, op, "filter scales along dimension %d are not supported", wq.axis);
+  const int64_t *xd = x->type->dims, *wd = w->type->dims, *yd = y->type->dims;
+  int64_t N = xd[0], H = xd[1], Wi = xd[2], C = xd[3];
+  int64_t KH = wd[1], KW = wd[2], O = yd[3], OH = yd[1], OW = yd[2];
+  int64_t M = depthwise ? tm_op_attr_int(op, "depth_multiplier", 1) : 1;
+  if (M < 1) M = 1;
+  int64_t sh, sw, dh, dw;
+  int_pair(op, "stride", &sh, &sw);
+  int_pair(op, "dilation", &dh, &dw);
+  int64_t pt = pad_before(sh, dh, H, KH, OH), pl = pad_before(sw, dw, Wi, KW, OW);
+  /* Which bounds checks some tap can fail. */
+  bool y_lo = pt > 0, y_hi = (OH - 1) * sh - pt + (KH - 1) * dh >= H;
+  bool x_lo = pl > 0, x_hi = (OW - 1) * sw - pl + (KW - 1) * dw >= Wi;
+
+  requant rq = {0};
+  int32_t lo = 0, hi = 0;
+  int64_t in_off = 0, zp_out = 0;
+  if (!flt) {
+    for (int i = 0; i < wq.nscales; i++)
+      if (wq.zps && wq.zps[i])
+        return lw_unsupported(W, op, "filter zero point %lld is not 0", (long long)wq.zps[i]);
+    if (wq.nscales > 1 && wq.nscales != O)
+      return lw_unsupported(W, op, "the filter has %d scales for %lld output channels", wq.nscales, (long long)O);
+    requant_init(W, &rq, O);
+    rq.wide = acc_t == lw_i64(F);
+    for (int64_t c = 0; c < O; c++) {
+      double ws = lw_fscale(wq.nscales > 1 ? wq.scales[c] : wq.scale);
+      if (requant_set(W, op, &rq, c, lw_fscale(xq.scale) * ws / lw_fscale(oq.scale))) return -1;
+    }
+    if (lw_act_range(W, op, &oq, &lo, &hi)) return -1;
+    in_off = -xq.zp;
+    zp_out = oq.zp;
+  }
+  float flo = 0, fhi = 0;
+  int fact = flt ? lw_act_range_f(W, op, &flo, &fhi) : 0;
+  if (fact < 0) return -1;
+
+  tm_value *xm = lw_in(W, x), *wm = lw_in(W, w), *bm = b ? lw_in(W, b) : NULL;
+  if (!flt) requant_materialize(W, &rq, depthwise ? "dwconv" : "conv");
+  tm_value *ym = lw_out(W, y);
+
+  /* Output loops: n, oy, ox, then oc (conv) or ic, m (depthwise: oc = ic * M + m). */
+  loop ln, ly, lx, lc, lm;
+  loop_begin(F, &ln, N, 0, NULL);
+  loop_begin(F, &ly, OH, 0, NULL);
+  tm_value *iy0 = lw_affine(F, ly.iv, sh, -pt);
+  loop_begin(F, &lx, OW, 0, NULL);
+  tm_value *ix0 = lw_affine(F, lx.iv, sw, -pl);
+  loop_begin(F, &lc, depthwise ? C : O, 0, NULL);
+  tm_value *ic_fixed = NULL, *oc;
+  if (depthwise) {
+    loop_begin(F, &lm, M, 0, NULL);
+    ic_fixed = lc.iv;
+    oc = M == 1 ? lc.iv : lw_add_idx(F, lw_affine(F, lc.iv, M, 0), lm.iv);
+  } else {
+    oc = lc.iv;
+  }
+  tm_value *acc0 = flt ? lw_cf32(F, 0.0f) : bm ? lw_int_to(F, lw_load(F, bm, 1, &oc), acc_t) : lw_cint(F, acc_t, 0);
+
+  loop lky, lkx, lic;
+  loop_begin(F, &lky, KH, 1, &acc0);
+  tm_value *iy = lw_add_idx(F, iy0, lw_affine(F, lky.iv, dh, 0));
+  tm_value *ycond = NULL;
+  if (y_lo) ycond = lw_cmpi(F, LW_SGE, iy, lw_cidx(F, 0));
+  if (y_hi) {
+    tm_value *c = lw_cmpi(F, LW_SLT, iy, lw_cidx(F, H));
+    ycond = ycond ? lw_andi(F, ycond, c) : c;
+  }
+  lw_if yif;
+  if (ycond) lw_if_begin(F, &yif, ycond, 1, &acc_t);
+  loop_begin(F, &lkx, KW, 1, lky.args);
+  tm_value *ix = lw_add_idx(F, ix0, lw_affine(F, lkx.iv, dw, 0));
+  tm_value *xcond = NULL;
+  if (x_lo) xcond = lw_cmpi(F, LW_SGE, ix, lw_cidx(F, 0));
+  if (x_hi) {
+    tm_value *c = lw_cmpi(F, LW_SLT, ix, lw_cidx(F, Wi));
+    xcond = xcond ? lw_andi(F, xcond, c) : c;
+  }
+  lw_if xif;
+  if (xcond) lw_if_begin(F, &xif, xcond, 1, &acc_t);
+  tm_value *acc_in = lkx.args[0], *acc_out;
+  if (depthwise) {
+    tm_value *xi[] = {ln.iv, iy, ix, ic_fixed}, *wi[] = {lw_cidx(F, 0), lky.iv, lkx.iv, oc};
+    if (flt) {
+      tm_value *xv = lw_load(F, xm, 4, xi);
+      acc_out = lw_addf(F, acc_in, lw_mulf(F, xv, lw_load(F, wm, 4, wi)));
+    } else {
+      tm_value *wv = load_acc(F, wm, 4, wi, 0, acc_t);
+      tm_value *prod = lw_muli(F, wv, load_acc(F, xm, 4, xi, in_off, acc_t));
+      acc_out = lw_addi(F, acc_in, prod);
+    }
+  } else {
+    loop_begin(F, &lic, C, 1, &acc_in);
+    tm_value *xi[] = {ln.iv, iy, ix, lic.iv}, *wi[] = {oc, lky.iv, lkx.iv, lic.iv};
+    tm_value *s;
+    if (flt) {
+      tm_value *xv = lw_load(F, xm, 4, xi);
+      s = lw_addf(F, lic.args[0], lw_mulf(F, xv, lw_load(F, wm, 4, wi)));
+    } else {
+      tm_value *wv = load_acc(F, wm, 4, wi, 0, acc_t);
+      tm_value *prod = lw_muli(F, wv, load_acc(F, xm, 4, xi, in_off, acc_t));
+      s = lw_addi(F, lic.args[0], prod);
+    }
+    acc_out = loop_end1(F, &lic, s);
+  }
+  if (xcond) {
+    lw_if_else(F, &xif, 1, &acc_out);
+    acc_out = lw_if_end(F, &xif, 1, &acc_in)[0];
+  }
+  acc_out = loop_end1(F, &lkx, acc_out);
+  if (ycond) {
+    lw_if_else(F, &yif, 1, &acc_out);
+    acc_out = lw_if_end(F, &yif, 1, lky.args)[0];
+  }
+  tm_value *acc = loop_end1(F, &lky, acc_out);
+
+  tm_value *yi[] = {ln.iv, ly.iv, lx.iv, oc}, *r;
+  if (flt) {
+    r = bm ? lw_addf(F, acc, lw_load(F, bm, 1, &oc)) : lw_addf(F, acc, lw_cf32(F, 0.0f));
+    if (fact > 0) r = lw_clamp_f(F, r, lw_cf32(F, flo), lw_cf32(F, fhi));
+  } else {
+    r = requantize(F, &rq, oc, acc, zp_out, lo, hi, oq.storage);
+  }
+  lw_store(F, r, ym, 4, yi);
+  if (depthwise) loop_end0(F, &lm);
+  loop_end0(F, &lc);
+  loop_end0(F, &lx);
+  loop_end0(F, &ly);
+  loop_end0(F, &ln);
+  return 0;
+}
+
+int lw_lower_conv2d(lw_lower *W, tm_op *op) { return lower_conv(W, op, false); }
+int lw_lower_depthwise_conv2d(lw_lower *W, tm_op *op) { return lower_conv(W, op, true); }
+
+/* -------------------------------------------------------- fully_connected ------- */
+/* TFLite's reference FullyConnected (float), reference_integer_ops::FullyConnected
+ * (per-tensor weights: multiplier (double)(float)(s_in * s_w) / (double)s_out, weights
+ * zero point applied) and FullyConnectedPerChannel (per-axis weights, zero points 0). */
+int lw_lower_fully_connected(lw_lower *W, tm_op *op) {
+  lw_fn *F = lw_fn_of(W);
+  tm_value *x = tm_op_operand(op, 0), *w = tm_op_operand(op, 1);
+  tm_value *b = op->noperands > 2 ? tm_op_operand(op, 2) : NULL;
+  tm_value *y = tm_op_result(op, 0);
+  lw_quant xq = lw_quant_of(x->type), wq = lw_quant_of(w->type), oq = lw_quant_of(y->type);
+  lw_quant bq = b ? lw_quant_of(b->type) : (lw_quant){0};
+  bool flt = lw_is_f32(&xq);
+  if (flt && (!lw_is_f32(&wq) || !lw_is_f32(&oq) || (b && !lw_is_f32(&bq))))
+    return lw_unsupported(W, op, "a float fully_connected needs f32 operands");
+  const tm_type *acc_t = flt ? lw_f32(F) : int_kernel_types(W, op, &xq, &wq, &oq, &bq, b != NULL);
+  if (!acc_t) return -1;
+  if (!flt && wq.nscales > 1 && wq.axis != 0)
+    return lw_unsupported(W, op, "weight scales along dimension %d are not supported", wq.axis);
+  int64_t O = w->type->dims[0], I = w->type->dims[1];
+  int64_t B = tm_type_numel(x->type) / I;
+  if (x->type->rank < 1 || y->type->rank < 1) return lw_unsupported(W, op, "rank-0 tensors are not supported");
+
+  requant rq = {0};
+  int32_t lo = 0, hi = 0;
+  int64_t in_off = 0, w_off = 0, zp_out = 0;
+  if (!flt) {
+    bool per_channel = wq.nscales > 1;
+    if (per_channel) {
+      for (int i = 0; i < wq.nscales; i++)
+        if (wq.zps && wq.zps[i])
+          return lw_unsupported(W, op, "per-channel weight zero point %lld is not 0", (long long)wq.zps[i]);
+      if (wq.nscales != O)
+        return lw_unsupported(W, op, "the weights have %d scales for %lld outputs", wq.nscales, (long long)O);
+    }
+    requant_init(W, &rq, O);
+    rq.wide = acc_t == lw_i64(F);
+    for (int64_t c = 0; c < O; c++) {
+      double m = per_channel ? lw_fscale(xq.scale) * lw_fscale(wq.scales[c]) / lw_fscale(oq.scale)
+                             : (double)((float)xq.scale * (float)wq.scale) / lw_fscale(oq.scale);
+      if (requant_set(W, op, &rq, c, m)) return -1;
+    }
+    if (lw_act_range(W, op, &oq, &lo, &hi)) return -1;
+    in_off = -xq.zp;
+    w_off = per_channel ? 0 : -wq.zp;
+    zp_out = oq.zp;
+  }
+  float flo = 0, fhi = 0;
+  int fact = flt ? lw_act_range_f(W, op, &flo, &fhi) : 0;
+  if (fact < 0) return -1;
+
+  /* [B, I] and [B, O] are indexed as they are; other shapes through 1-D views. */
+  bool x2d = x->type->rank == 2 && x->type->dims[1] == I, y2d = y->type->rank == 2;
+  tm_value *xm = x2d ? lw_in(W, x) : lw_flat(W, lw_in_buf(W, x)), *wm = lw_in(W, w), *bm = b ? lw_in(W, b) : NULL;
+  if (!flt) requant_materialize(W, &rq, "fc");
+  lw_out(W, y);
+  tm_value *yf = y2d ? lw_in(W, y) : lw_flat(W, lw_in_buf(W, y));
+
+  loop lb, lo_, li;
+  loop_begin(F, &lb, B, 0, NULL);
+  loop_begin(F, &lo_, O, 0, NULL);
+  tm_value *acc0 = flt ? lw_cf32(F, 0.0f) : bm ? lw_int_to(F, lw_load(F, bm, 1, &lo_.iv), acc_t) : lw_cint(F, acc_t, 0);
+  tm_value *xbase = x2d ? NULL : lw_affine(F, lb.iv, I, 0);
+  loop_begin(F, &li, I, 1, &acc0);
+  tm_value *xi[2] = {lb.iv, li.iv}, *wi[] = {lo_.iv, li.iv}, *s;
+  if (!x2d) xi[0] = lw_add_idx(F, xbase, li.iv);
+  int xn = x2d ? 2 : 1;
+  if (flt) {
+    tm_value *xv = lw_load(F, xm, xn, xi);
+    s = lw_addf(F, li.args[0], lw_mulf(F, xv, lw_load(F, wm, 2, wi)));
+  } else {
+    tm_value *wv = load_acc(F, wm, 2, wi, w_off, acc_t);
+    tm_value *prod = lw_muli(F, wv, load_acc(F, xm, xn, xi, in_off, acc_t));
+    s = lw_addi(F, li.args[0], prod);
+  }
+  tm_value *acc = loop_end1(F, &li, s), *r;
+  if (flt) {
+    r = bm ? lw_addf(F, acc, lw_load(F, bm, 1, &lo_.iv)) : lw_addf(F, acc, lw_cf32(F, 0.0f));
+    if (fact > 0) r = lw_clamp_f(F, r, lw_cf32(F, flo), lw_cf32(F, fhi));
+  } else {
+    r = requantize(F, &rq, lo_.iv, acc, zp_out, lo, hi, oq.storage);
+  }
+  if (y2d) {
+    tm_value *yi[] = {lb.iv, lo_.iv};
+    lw_store(F, r, yf, 2, yi);
+  } else {
+    tm_value *yidx = lw_add_idx(F, lw_affine(F, lb.iv, O, 0), lo_.iv);
+    lw_store(F, r, yf, 1, &yidx);
+  }
+  loop_end0(F, &lo_);
+  loop_end0(F, &lb);
+  return 0;
+}
+
+/* ----------------------------------------------------------------- pooling ------- */
+/* reference_ops / reference_integer_ops AveragePool and MaxPool: windows clipped to the
+ * input (padding is not counted); int8 average = (sum +- count / 2) / count by the sign
+ * of the sum; max starts from the type's lowest value. */
+int lw_lower_pool2d(lw_lower *W, tm_op *op) {
+  lw_fn *F = lw_fn_of(W);
+  bool avg = tm_op_is(op, "tm.avg_pool2d");
+  tm_value *x = tm_op_operand(op, 0), *y = tm_op_result(op, 0);
+  lw_quant xq = lw_quant_of(x->type), oq = lw_quant_of(y->type);
+  bool flt = lw_is_f32(&xq);
+  if (flt ? !lw_is_f32(&oq) : !(lw_is_q8(&xq) && lw_is_q8(&oq)) && !(is_q16(&xq) && is_q16(&oq)))
+    return lw_unsupported(W, op, "only f32, int8 and int16 pooling are supported");
+  if (!flt && (xq.scale != oq.scale || xq.zp != oq.zp))
+    return lw_unsupported(W, op, "input and result quantizations differ");
+  const int64_t *xd = x->type->dims, *yd = y->type->dims;
+  int64_t N = xd[0], H = xd[1], Wi = xd[2], C = xd[3], OH = yd[1], OW = yd[2];
+  int64_t KH, KW, sh, sw;
+  int_pair(op, "filter", &KH, &KW);
+  int_pair(op, "stride", &sh, &sw);
+  int64_t pt = pad_before(sh, 1, H, KH, OH), pl = pad_before(sw, 1, Wi, KW, OW);
+  bool clipped = pt > 0 || pl > 0 || (OH - 1) * sh - pt + KH > H || (OW - 1) * sw - pl + KW > Wi;
+  int32_t lo = 0, hi = 0;
+  float flo = 0, fhi = 0;
+  int fact = 0;
+  if (flt) {
+    fact = lw_act_range_f(W, op, &flo, &fhi);
+    if (fact < 0) return -1;
+  } else if (lw_act_range(W, op, &oq, &lo, &hi)) {
+    return -1;
+  }
+
+  tm_value *xm = lw_in(W, x), *ym = lw_out(W, y);
+  loop ln, ly, lx, lc;
+  loop_begin(F, &ln, N, 0, NULL);
+  /* The window clipped to the input: filter_start = max(0, -origin),
+   * filter_end = min(k, in - origin), per output row and column. */
+  tm_value *zero = lw_cidx(F, 0), *fy0 = zero, *fx0 = zero, *fy1 = lw_cidx(F, KH), *fx1 = lw_cidx(F, KW);
+  loop_begin(F, &ly, OH, 0, NULL);
+  tm_value *iy0 = lw_affine(F, ly.iv, sh, -pt);
+  if (clipped) {
+    fy0 = lw_maxsi(F, lw_subi(F, zero, iy0), zero);
+    fy1 = lw_minsi(F, lw_subi(F, lw_cidx(F, H), iy0), lw_cidx(F, KH));
+  }
+  loop_begin(F, &lx, OW, 0, NULL);
+  tm_value *ix0 = lw_affine(F, lx.iv, sw, -pl);
+  if (clipped) {
+    fx0 = lw_maxsi(F, lw_subi(F, zero, ix0), zero);
+    fx1 = lw_minsi(F, lw_subi(F, lw_cidx(F, Wi), ix0), lw_cidx(F, KW));
+  }
+  loop_begin(F, &lc, C, 0, NULL);
+  tm_value *init = flt ? (avg ? lw_cf32(F, 0.0f) : lw_cf32(F, -3.40282347e38f))
+                       : lw_ci32(F, avg ? 0 : -(1 << (xq.storage->width - 1))); /* lowest */
+  lw_for fy, fx;
+  lw_for_begin(F, &fy, fy0, fy1, lw_cidx(F, 1), 1, &init);
+  lw_for_begin(F, &fx, fx0, fx1, lw_cidx(F, 1), 1, fy.args);
+  tm_value *xi[] = {ln.iv, lw_add_idx(F, iy0, fy.iv), NULL, lc.iv};
+  xi[2] = lw_add_idx(F, ix0, fx.iv);
+  tm_value *v = lw_load(F, xm, 4, xi), *a = fx.args[0], *next;
+  if (flt) next = avg ? lw_addf(F, a, v) : lw_select(F, lw_cmpf(F, LW_FOLT, a, v), v, a); /* std::max */
+  else next = avg ? lw_addi(F, a, lw_int_to(F, v, lw_i32(F))) : lw_maxsi(F, a, lw_int_to(F, v, lw_i32(F)));
+  tm_value *acc = lw_for_end(F, &fy, 1, lw_for_end(F, &fx, 1, &next))[0];
+
+  tm_value *r = acc;
+  if (avg) {
+    tm_value *count;
+    if (clipped) {
+      tm_value *rows = lw_subi(F, fy1, fy0);
+      tm_value *cnt = lw_muli(F, rows, lw_subi(F, fx1, fx0));
+      count = lw_cast(F, "arith.index_cast", cnt, lw_i32(F));
+      count = lw_maxsi(F, count, lw_ci32(F, 1)); /* TFLite fails on an empty window; never divide by 0 */
+    } else {
+      count = lw_ci32(F, KH * KW);
+    }
+    if (flt) {
+      r = lw_divf(F, acc, lw_cast(F, "arith.sitofp", count, lw_f32(F)));
+    } else {
+      tm_value *half = lw_divsi(F, count, lw_ci32(F, 2));
+      tm_value *pos = lw_cmpi(F, LW_SGT, acc, lw_ci32(F, 0));
+      tm_value *up = lw_addi(F, acc, half);
+      tm_value *num = lw_select(F, pos, up, lw_subi(F, acc, half));
+      r = lw_divsi(F, num, count);
+    }
+  }
+  if (flt) {
+    if (fact > 0) r = lw_clamp_f(F, r, lw_cf32(F, flo), lw_cf32(F, fhi));
+  } else {
+    r = lw_int_to(F, lw_clamp_i32(F, r, lo, hi), oq.storage);
+  }
+  tm_value *yi[] = {ln.iv, ly.iv, lx.iv, lc.iv};
+  lw_store(F, r, ym, 4, yi);
+  loop_end0(F, &lc);
+  loop_end0(F, &lx);
+  loop_end0(F, &ly);
+  loop_end0(F, &ln);
+  return 0;
+}
+
+/* ----------------------------------------------------------------- softmax ------- */
+/* Float: reference_ops::Softmax (max, exp((x - max) * beta) summed in order, divide).
+ * int8 -> int8: reference_ops::Softmax for 8-bit inputs with TFLite Micro's parameters
+ * (softmax_common.cc): PreprocessSoftmaxScaling(beta, s_in, 5) gives the Q5.26 input
+ * multiplier, diff_min = -CalculateInputRadius(5, left_shift).  exp_on_negative_values of
+ * each possible difference d = x - max in [-255, 0] is a 256-entry Q0.31 table computed
+ * here by the same integer algorithm (0 for d < diff_min, which the kernel skips: an exp
+ * of 0 adds nothing to the sum and outputs -128, exactly as the skip does); the run-time
+ * part is the sum in Q12.19, GetReciprocal and the final scaling. */
+/* exp(x - max) from the table, at index x - max + 255 */
+static tm_value *exp_of(lw_fn *F, tm_value *table, tm_value *x, tm_value *max) {
+  tm_value *d = lw_addi(F, lw_subi(F, lw_int_to(F, x, lw_i32(F)), max), lw_ci32(F, 255));
+  tm_value *k = lw_cast(F, "arith.index_cast", d, lw_index(F));
+  return lw_load(F, table, 1, &k);
+}
+
+int lw_lower_softmax(lw_lower *W, tm_op *op) {
+  lw_fn *F = lw_fn_of(W);
+  tm_value *x = tm_op_operand(op, 0), *y = tm_op_result(op, 0);
+  lw_quant xq = lw_quant_of(x->type), oq = lw_quant_of(y->type);
+  bool flt = lw_is_f32(&xq);
+  if (flt ? !lw_is_f32(&oq) : !lw_is_q8(&xq) || !lw_is_q8(&oq))
+    return lw_unsupported(W, op, "only f32 and int8 -> int8 softmax are supported");
+  float beta = (float)tm_op_attr_float(op, "beta", 1.0);
+  int64_t depth = x->type->dims[x->type->rank - 1];
+  int64_t outer = depth ? tm_type_numel(x->type) / depth : 0;
+  if (depth < 1) return lw_unsupported(W, op, "an empty last dimension is not supported");
+
+  int32_t table[256];
+  int32_t q = 0;
+  int shift = 0;
+  if (!flt) {
+    if (oq.zp != -128 || (float)oq.scale != 1.0f / 256)
+      return lw_unsupported(W, op, "an int8 softmax result must have scale 1/256 and zero point -128");
+    if (depth > 4096) return lw_unsupported(W, op, "rows longer than 4096 would overflow the Q12.19 sum");
+    const double max_real = (double)((INT64_C(1) << 31) - 1);
+    double real = (double)beta * lw_fscale(xq.scale) * (double)(1 << (31 - 5));
+    if (real > max_real) real = max_real;
+    if (!(real > 1.0) || !tm_quantize_multiplier(real, &q, &shift) || shift < 0 || shift > 30)
+      return lw_unsupported(W, op, "beta * input scale %g gives no usable softmax multiplier", (double)beta * xq.scale);
+    int32_t diff_min = -tm_input_radius(5, shift);
+    for (int d = -255; d <= 0; d++) {
+      int32_t v = 0;
+      if (d >= diff_min) {
+        /* MultiplyByQuantizedMultiplierGreaterThanOne(d, q, shift) */
+        int32_t rescaled = tm_fx_srdhm((int32_t)((uint32_t)d << shift), q);
+        v = tm_fx_exp_on_negative_values(rescaled, 5);
+      }
+      table[d + 255] = v;
+    }
+  }
+
+  tm_value *xm = lw_flat(W, lw_in_buf(W, x));
+  tm_value *tm_ = NULL;
+  if (!flt) tm_ = lw_get_global(F, lw_global_i32(W->M, "softmax_exp", 256, table, F->loc));
+  lw_out(W, y);
+  tm_value *ym = lw_flat(W, lw_in_buf(W, y));
+
+  loop lr;
+  loop_begin(F, &lr, outer, 0, NULL);
+  tm_value *base = lw_affine(F, lr.iv, depth, 0);
+  /* max over the row */
+  tm_value *init = flt ? lw_cf32(F, -3.40282347e38f) : lw_ci32(F, -128);
+  loop lc;
+  loop_begin(F, &lc, depth, 1, &init);
+  tm_value *i = lw_add_idx(F, base, lc.iv);
+  tm_value *v = lw_load(F, xm, 1, &i), *m;
+  if (flt) m = lw_select(F, lw_cmpf(F, LW_FOLT, lc.args[0], v), v, lc.args[0]);
+  else m = lw_maxsi(F, lc.args[0], lw_int_to(F, v, lw_i32(F)));
+  tm_value *max = loop_end1(F, &lc, m);
+
+  if (flt) {
+    tm_value *zero = lw_cf32(F, 0.0f), *fbeta = lw_cf32(F, beta);
+    loop_begin(F, &lc, depth, 1, &zero);
+    i = lw_add_idx(F, base, lc.iv);
+    tm_value *e = lw_math(F, "math.exp", lw_mulf(F, lw_subf(F, lw_load(F, xm, 1, &i), max), fbeta));
+    lw_store(F, e, ym, 1, &i);
+    tm_value *sum = loop_end1(F, &lc, lw_addf(F, lc.args[0], e));
+    loop_begin(F, &lc, depth, 0, NULL);
+    i = lw_add_idx(F, base, lc.iv);
+    lw_store(F, lw_divf(F, lw_load(F, ym, 1, &i), sum), ym, 1, &i);
+    loop_end0(F, &lc);
+  } else {
+    tm_value *zero = lw_ci32(F, 0);
+    loop_begin(F, &lc, depth, 1, &zero);
+    i = lw_add_idx(F, base, lc.iv);
+    tm_value *e = exp_of(F, tm_, lw_load(F, xm, 1, &i), max);
+    /* Rescale<12> of a Q0.31 value: RoundingDivideByPOT by 12 */
+    tm_value *sum = loop_end1(F, &lc, lw_addi(F, lc.args[0], lw_rdbp(F, e, lw_ci32(F, 12))));
+    /* GetReciprocal(sum, 12): headroom = clz(sum); x = (sum << headroom) - 2^31 */
+    tm_value *headroom = lw_helper_call(F, LW_HELPER_CLZ, 1, &sum);
+    tm_value *shifted = lw_subi(F, lw_shli(F, sum, headroom), lw_ci32(F, INT32_MIN));
+    tm_value *scale = lw_helper_call(F, LW_HELPER_RECIPROCAL, 1, &shifted);
+    /* exponent = num_bits_over_unit + 31 - 8 = (12 - headroom) + 23 */
+    tm_value *exponent = lw_subi(F, lw_ci32(F, 35), headroom);
+    loop_begin(F, &lc, depth, 0, NULL);
+    i = lw_add_idx(F, base, lc.iv);
+    e = exp_of(F, tm_, lw_load(F, xm, 1, &i), max);
+    tm_value *out = lw_rdbp(F, lw_srdhm(F, scale, e), exponent);
+    out = lw_clamp_i32(F, lw_addi(F, out, lw_ci32(F, -128)), -128, 127);
+    lw_store(F, lw_int_to(F, out, oq.storage), ym, 1, &i);
+    loop_end0(F, &lc);
+  }
+  loop_end0(F, &lr);
+  return 0;
+}
+
+/* -------------------------------------------------------------------- mean ------- */
+/* Sum over the reduced dimensions (in dimension order, the reference's order) of the
+ * element at the output position out[]: nested loops carrying the accumulator.  kept[d]
+ * tells whether input dimension d is an output dimension (whose index is idx[d]). */
+typedef tm_value *(*accumulate_fn)(lw_fn *F, tm_value *acc, tm_value *elem);
+
+static tm_value *reduce_sum(lw_fn *F, tm_value *mem, const int64_t *dims, int rank, const bool *reduced,
+                            tm_value **idx, int d, tm_value *acc, accumulate_fn add) {
+  if (d == rank) return add(F, acc, lw_load(F, mem, rank, idx));
+  if (!reduced[d]) return reduce_sum(F, mem, dims, rank, reduced, idx, d + 1, acc, add);
+  loop l;
+  loop_begin(F, &l, dims[d], 1, &acc);
+  idx[d] = l.iv;
+  tm_value *next = reduce_sum(F, mem, dims, rank, reduced, idx, d + 1, l.args[0], add);
+  return loop_end1(F, &l, next);
+}
+
+static tm_value *add_f32(lw_fn *F, tm_value *acc, tm_value *v) { return lw_addf(F, acc, v); }
+static tm_value *add_i8(lw_fn *F, tm_value *acc, tm_value *v) { return lw_addi(F, acc, lw_int_to(F, v, lw_i32(F))); }
+
+/* TFLite Micro's EvalMean (reduce.cc), by case:
+ *  - f32: reference_ops::Mean, the sum divided by the count (in float);
+ *  - int8, keep_dims over axes {1, 2} of a 4-D input: reference_integer_ops::Mean:
+ *    MBQM(sum(x - zp_in), s_in / s_out), then (acc +- n / 2) / n by the sign, + zp_out;
+ *  - int8 with one quantization for input and result: the raw sum / n, truncating;
+ *  - otherwise reference_ops::QuantizedMeanOrSum: the multiplier of s_in / s_out
+ *    absorbs 1 / n (shifted up by floor(log2 n), at most 32 and 31 + shift, then divided
+ *    by n), applied to sum - zp_in * n. */
+int lw_lower_mean(lw_lower *W, tm_op *op) {
+  lw_fn *F = lw_fn_of(W);
+  tm_value *x = tm_op_operand(op, 0), *y = tm_op_result(op, 0);
+  lw_quant xq = lw_quant_of(x->type), oq = lw_quant_of(y->type);
+  bool flt = lw_is_f32(&xq);
+  if (flt ? !lw_is_f32(&oq) : !lw_is_q8(&xq) || !lw_is_q8(&oq))
+    return lw_unsupported(W, op, "only f32 and int8 mean are supported");
+  int rank = x->type->rank;
+  const int64_t *xd = x->type->dims;
+  int64_t axes[LW_MAX_RANK];
+  int naxes = 0;
+  if (!tm_attr_get_int_array(tm_op_attr(op, "axes"), LW_MAX_RANK, axes, &naxes))
+    return lw_unsupported(W, op, "bad 'axes'");
+  bool reduced[LW_MAX_RANK] = {false};
+  int64_t n = 1;
+  for (int i = 0; i < naxes; i++) {
+    int64_t a = axes[i] < 0 ? axes[i] + rank : axes[i];
+    if (a < 0 || a >= rank || reduced[a]) return lw_unsupported(W, op, "bad 'axes'");
+    reduced[a] = true;
+    n *= xd[a];
+  }
+  if (n < 1) return lw_unsupported(W, op, "an empty reduction is not supported");
+  bool keep = tm_op_attr(op, "keep_dims") && tm_op_attr(op, "keep_dims")->kind == TM_ATTR_BOOL &&
+              tm_op_attr(op, "keep_dims")->u.b;
+  enum { SPATIAL, SAME_QUANT, GENERAL } path = GENERAL;
+  int32_t q = 0;
+  int shift = 0;
+  if (!flt) {
+    if (keep && rank == 4 && naxes == 2 && reduced[1] && reduced[2]) path = SPATIAL;
+    else if (xq.zp == oq.zp && (float)xq.scale == (float)oq.scale) path = SAME_QUANT;
+    if (path != SAME_QUANT && lw_qmul(W, op, lw_fscale(xq.scale) / lw_fscale(oq.scale), &q, &shift)) return -1;
+    if (path == GENERAL) {
+      int s = 0;
+      while ((INT64_C(2) << s) <= n) s++; /* floor(log2 n) */
+      if (s > 32) s = 32;
+      if (s > 31 + shift) s = 31 + shift;
+      q = (int32_t)(((int64_t)q << s) / n);
+      shift -= s;
+    }
+  }
+
+  tm_value *xm = lw_in(W, x);
+  lw_out(W, y);
+  tm_value *yf = lw_flat(W, lw_in_buf(W, y));
+  /* Loop over the kept input dimensions; their flat position is the output index. */
+  int64_t out_dims[LW_MAX_RANK];
+  for (int d = 0; d < rank; d++) out_dims[d] = reduced[d] ? 1 : xd[d];
+  lw_nest N;
+  lw_nest_begin(F, &N, rank, out_dims);
+  tm_value *idx[LW_MAX_RANK], *oidx = lw_cidx(F, 0);
+  int64_t stride = 1;
+  for (int d = rank - 1; d >= 0; d--) {
+    idx[d] = N.iv[d];
+    if (reduced[d]) continue;
+    oidx = lw_add_idx(F, oidx, lw_affine(F, N.iv[d], stride, 0));
+    stride *= xd[d];
+  }
+  tm_value *init = flt ? lw_cf32(F, 0.0f) : lw_ci32(F, 0);
+  tm_value *sum = reduce_sum(F, xm, xd, rank, reduced, idx, 0, init, flt ? add_f32 : add_i8), *r;
+  if (flt) {
+    r = lw_divf(F, sum, lw_cf32(F, (float)n));
+  } else if (path == SAME_QUANT) {
+    r = lw_int_to(F, lw_divsi(F, sum, lw_ci32(F, n)), oq.storage);
+  } else {
+    tm_value *acc = xq.zp ? lw_subi(F, sum, lw_ci32(F, xq.zp * n)) : sum; /* sum(x - zp_in) */
+    acc = lw_mbqm(F, acc, lw_ci32(F, q), lw_ci32(F, shift));
+    if (path == SPATIAL) {
+      tm_value *half = lw_ci32(F, n / 2), *cnt = lw_ci32(F, n);
+      tm_value *up = lw_addi(F, acc, half);
+      tm_value *down = lw_subi(F, acc, half);
+      tm_value *num = lw_select(F, lw_cmpi(F, LW_SGT, acc, lw_ci32(F, 0)), up, down);
+      acc = lw_divsi(F, num, cnt);
+    }
+    if (oq.zp) acc = lw_addi(F, acc, lw_ci32(F, oq.zp));
+    r = lw_int_to(F, lw_clamp_i32(F, acc, -128, 127), oq.storage);
+  }
+  lw_store(F, r, yf, 1, &oidx);
+  lw_nest_end(F, &N);
+  return 0;
+}

@@ -1,0 +1,265 @@
+/* passes/lowering.h — (private to passes/lower_*.c) what the files of the lower-to-loops
+ * pass share: TFLite's compile-time quantization arithmetic, the emitter of lowered ops
+ * (constants, loop nests, loads and stores, requantization), the buffers that stand for
+ * tensors, and one entry per tm op kernel.
+ *
+ * Every integer formula here is TFLite's (tensorflow/lite/kernels/internal/common.h,
+ * quantization_util.cc, kernel_util.cc, the reference/integer_ops kernels, gemmlowp's
+ * fixedpoint.h) in its default double-rounding build (TFLITE_SINGLE_ROUNDING off), which
+ * TFLite Micro's reference kernels use too. */
+#ifndef TM_LOWERING_H
+#define TM_LOWERING_H
+
+#include "passes/passes.h"
+
+/* ------------------------------------------- compile-time quantization (lower_quant.c) */
+/* QuantizeMultiplier: m = q * 2^(shift - 31), |q| in [2^30, 2^31) (or 0), from frexp with
+ * TFLite's rounding, its q == 2^31 fix-up and its flush of shift < -31 to (0, 0).
+ * Returns false for an infinite or NaN m. */
+bool tm_quantize_multiplier(double m, int32_t *q, int *shift);
+/* gemmlowp / TFLite fixed-point primitives on int32, bit for bit. */
+int32_t tm_fx_srdhm(int32_t a, int32_t b);              /* SaturatingRoundingDoublingHighMul */
+int32_t tm_fx_rdbp(int32_t x, int exponent);            /* RoundingDivideByPOT, exponent in [0, 31] */
+int32_t tm_fx_mbqm(int32_t x, int32_t q, int shift);    /* MultiplyByQuantizedMultiplier */
+int32_t tm_fx_sat_shl(int32_t x, int exponent);         /* SaturatingRoundingMultiplyByPOT, exponent > 0 */
+int32_t tm_fx_exp_on_negative_values(int32_t a, int integer_bits);
+int32_t tm_fx_one_over_one_plus_x_for_x_in_0_1(int32_t a);
+int32_t tm_fx_logistic(int32_t a, int integer_bits);
+int32_t tm_fx_tanh(int32_t a, int integer_bits);
+/* TfLiteRound on float: half away from zero. */
+float tm_round_f32(float x);
+/* CalculateActivationRangeQuantized for a "none"/"relu"/"relu6"/"relu_n1_to_1" clamp of a
+ * result with (float) scale and zero point, within [qmin, qmax].  False for other names. */
+bool tm_act_range_quant(const char *act, double scale, int64_t zero_point, int32_t qmin, int32_t qmax,
+                        int32_t *lo, int32_t *hi);
+/* CalculateInputRadius(input_integer_bits, input_left_shift, 31). */
+int32_t tm_input_radius(int input_integer_bits, int input_left_shift);
+
+/* ------------------------------------------------------------- the emitter ------- */
+typedef enum {
+  LW_HELPER_MBQM,      /* __tm_mbqm(i32 x, i32 q, i32 shift) -> i32 */
+  LW_HELPER_SRDHM,     /* __tm_srdhm(i32 a, i32 b) -> i32 */
+  LW_HELPER_RDBP,      /* __tm_rdbp(i32 x, i32 exponent) -> i32 */
+  LW_HELPER_CLZ,       /* __tm_clz(i32 x) -> i32, x != 0 */
+  LW_HELPER_RECIPROCAL, /* __tm_one_over_one_plus_x(i32 a) -> i32 (gemmlowp, Q0.31) */
+  LW_HELPER_COUNT
+} lw_helper;
+
+/* Module-wide state: where globals and helper functions go, and their names. */
+typedef struct lw_module {
+  tm_ctx *ctx;
+  tm_op *module;
+  tm_op *anchor;    /* globals and helpers are inserted before this op (the first function) */
+  bool inline_helpers;
+  tm_op *helpers[LW_HELPER_COUNT];
+  int nglobals;     /* for fresh names */
+} lw_module;
+
+typedef struct lw_const {
+  const tm_type *type;
+  uint64_t bits;
+  tm_value *value;
+} lw_const;
+
+/* One function being built. */
+typedef struct lw_fn {
+  tm_ctx *ctx;
+  lw_module *mod;
+  tm_builder b;          /* where the next op goes */
+  tm_block *entry;       /* constants are hoisted to the top of it */
+  tm_op *last_const;
+  lw_const *consts;      /* open-addressing table of hoisted constants */
+  int nconsts, const_cap;
+  const tm_loc *loc;     /* location given to created ops (the tm op being lowered) */
+} lw_fn;
+
+void lw_fn_init(lw_fn *F, lw_module *mod, tm_op *func);
+/* Puts the hoisted constants in a canonical order (done when the function is complete). */
+void lw_fn_finish(lw_fn *F);
+
+/* Common types. */
+const tm_type *lw_i1(lw_fn *F);
+const tm_type *lw_i8(lw_fn *F);
+const tm_type *lw_i32(lw_fn *F);
+const tm_type *lw_i64(lw_fn *F);
+const tm_type *lw_f32(lw_fn *F);
+const tm_type *lw_index(lw_fn *F);
+
+/* Creating ops: one result (or none: rt NULL). */
+tm_value *lw_op(lw_fn *F, const char *name, const tm_type *rt, int n, tm_value *const *operands, int nattrs,
+                const tm_named_attr *attrs);
+tm_value *lw_op2(lw_fn *F, const char *name, tm_value *a, tm_value *b); /* result type of a */
+
+/* Constants, hoisted and shared. */
+tm_value *lw_cidx(lw_fn *F, int64_t v);
+tm_value *lw_cint(lw_fn *F, const tm_type *t, int64_t v);
+tm_value *lw_ci32(lw_fn *F, int64_t v);
+tm_value *lw_ci64(lw_fn *F, int64_t v);
+tm_value *lw_cf32(lw_fn *F, float v);
+
+/* arith, by name. */
+#define LW_BIN(n) \
+  static inline tm_value *lw_##n(lw_fn *F, tm_value *a, tm_value *b) { return lw_op2(F, "arith." #n, a, b); }
+LW_BIN(addi) LW_BIN(subi) LW_BIN(muli) LW_BIN(divsi) LW_BIN(andi) LW_BIN(shli) LW_BIN(shrsi) LW_BIN(shrui)
+LW_BIN(maxsi) LW_BIN(minsi) LW_BIN(addf) LW_BIN(subf) LW_BIN(mulf) LW_BIN(divf)
+#undef LW_BIN
+/* The arith.cmpi / arith.cmpf predicates the kernels use. */
+enum { LW_EQ = 0, LW_SLT = 2, LW_SGT = 4, LW_SGE = 5 };
+enum { LW_FOGT = 2, LW_FOGE = 3, LW_FOLT = 4, LW_FOLE = 5, LW_FULT = 11 };
+tm_value *lw_cmpi(lw_fn *F, int pred, tm_value *a, tm_value *b);
+tm_value *lw_cmpf(lw_fn *F, int pred, tm_value *a, tm_value *b);
+tm_value *lw_select(lw_fn *F, tm_value *c, tm_value *a, tm_value *b);
+tm_value *lw_cast(lw_fn *F, const char *name, tm_value *v, const tm_type *to); /* extsi, trunci, sitofp, ... */
+/* Sign-extend or truncate an integer to `to` (no-op when equal). */
+tm_value *lw_int_to(lw_fn *F, tm_value *v, const tm_type *to);
+tm_value *lw_math(lw_fn *F, const char *name, tm_value *v); /* math.exp, ... */
+
+/* Memory. */
+tm_value *lw_load(lw_fn *F, tm_value *mem, int n, tm_value *const *idx);
+void lw_store(lw_fn *F, tm_value *v, tm_value *mem, int n, tm_value *const *idx);
+tm_value *lw_get_global(lw_fn *F, tm_op *global);
+/* A private constant memref.global holding a (storage-typed) dense value, named `base`
+ * (made unique in the module); its memref type has the value's shape. */
+tm_op *lw_global(lw_module *M, const char *base, const tm_attr *dense, const tm_loc *loc);
+/* A constant i32 table (per-channel multipliers, shifts, lookup tables). */
+tm_op *lw_global_i32(lw_module *M, const char *base, int64_t n, const int32_t *vals, const tm_loc *loc);
+
+/* Loops: scf.for with iter args.  Between begin and end, ops go into the body; end
+ * appends scf.yield and returns the loop's results (NULL when it has none). */
+typedef struct lw_for {
+  tm_op *op;
+  tm_value *iv;
+  tm_value **args; /* the body's iter values */
+  int nargs;
+  tm_builder saved;
+} lw_for;
+void lw_for_begin(lw_fn *F, lw_for *L, tm_value *lb, tm_value *ub, tm_value *step, int ninits, tm_value *const *inits);
+void lw_for_n(lw_fn *F, lw_for *L, int64_t n, int ninits, tm_value *const *inits); /* 0..n step 1 */
+tm_value **lw_for_end(lw_fn *F, lw_for *L, int n, tm_value *const *yields);
+
+/* scf.if with results of the given types: begin builds the then region, else_ switches to
+ * the else region (yielding the then values), end yields the else values. */
+typedef struct lw_if {
+  tm_op *op;
+  tm_builder saved;
+} lw_if;
+void lw_if_begin(lw_fn *F, lw_if *I, tm_value *cond, int nres, const tm_type *const *types);
+void lw_if_else(lw_fn *F, lw_if *I, int n, tm_value *const *yields);
+tm_value **lw_if_end(lw_fn *F, lw_if *I, int n, tm_value *const *yields);
+
+/* A loop nest over a static shape; dimensions of size 1 get no loop (index 0). */
+#define LW_MAX_RANK 8
+typedef struct lw_nest {
+  int rank;
+  tm_value *iv[LW_MAX_RANK];
+  lw_for loops[LW_MAX_RANK];
+  bool looped[LW_MAX_RANK];
+} lw_nest;
+void lw_nest_begin(lw_fn *F, lw_nest *N, int rank, const int64_t *dims);
+void lw_nest_end(lw_fn *F, lw_nest *N);
+
+/* Index arithmetic iv * mul + add and a + b, folded when the operands are constants. */
+tm_value *lw_affine(lw_fn *F, tm_value *iv, int64_t mul, int64_t add);
+tm_value *lw_add_idx(lw_fn *F, tm_value *a, tm_value *b);
+
+/* Fixed-point helpers (calls of the module's private __tm_* functions, or inline). */
+tm_value *lw_mbqm(lw_fn *F, tm_value *x, tm_value *q, tm_value *shift);
+tm_value *lw_srdhm(lw_fn *F, tm_value *a, tm_value *b);
+tm_value *lw_rdbp(lw_fn *F, tm_value *x, tm_value *exponent);
+tm_value *lw_helper_call(lw_fn *F, lw_helper h, int n, tm_value *const *args);
+/* clamp(v, lo, hi) on i32 with maxsi/minsi, skipping bounds at the type's extremes. */
+tm_value *lw_clamp_i32(lw_fn *F, tm_value *v, int32_t lo, int32_t hi);
+/* TFLite's float clamp min(max(x, lo), hi) as compare+select (NaN and -0 pass). */
+tm_value *lw_clamp_f(lw_fn *F, tm_value *v, tm_value *lo, tm_value *hi);
+
+/* ------------------------------------------------------------- tensors ------- */
+/* Quantization of a tensor type: per-tensor scale and zero point, or per-axis ones. */
+typedef struct lw_quant {
+  bool quantized;
+  double scale;        /* per-tensor (or the first channel's) */
+  int64_t zp;
+  int axis, nscales;
+  const double *scales;
+  const int64_t *zps;
+  const tm_type *storage; /* element storage type (also for float/int tensors) */
+} lw_quant;
+lw_quant lw_quant_of(const tm_type *tensor);
+/* Scales are TFLite float32 values, which its kernels widen to double. */
+static inline double lw_fscale(double s) { return (double)(float)s; }
+static inline bool lw_is_f32(const lw_quant *q) {
+  return !q->quantized && q->storage->kind == TM_TYPE_FLOAT && q->storage->width == 32;
+}
+/* int8 weights may be quantized per axis; activations are quantized per tensor. */
+static inline bool lw_is_q8_weights(const lw_quant *q) {
+  return q->quantized && q->storage->kind == TM_TYPE_INT && q->storage->width == 8;
+}
+static inline bool lw_is_q8(const lw_quant *q) { return lw_is_q8_weights(q) && q->axis < 0; }
+
+/* The buffer a tensor value lives in: a typed memref, and the raw byte buffer it views
+ * (NULL for function arguments, globals and out-params). */
+typedef struct lw_buf {
+  tm_value *mem;
+  tm_value *raw;
+} lw_buf;
+
+/* The state of one function's lowering. */
+typedef struct lw_entry {
+  tm_value *key;
+  lw_buf buf;
+  bool target; /* buf.mem is the out-param this result is to be written to */
+} lw_entry;
+
+typedef struct lw_lower {
+  tm_ctx *ctx;
+  lw_module *M;
+  lw_fn F;
+  lw_entry *map; /* tensor value -> buffer, open addressing */
+  int map_n, map_cap;
+} lw_lower;
+lw_fn *lw_fn_of(lw_lower *W);
+/* The buffer of an operand (globals are materialized on first use). */
+tm_value *lw_in(lw_lower *W, tm_value *tensor);
+lw_buf lw_in_buf(lw_lower *W, tm_value *tensor);
+/* The buffer a result is written to: its out-param, or a fresh raw alloc + view. */
+tm_value *lw_out(lw_lower *W, tm_value *tensor);
+/* Whether a result is returned and not yet written: lw_out would give its out-param. */
+bool lw_is_returned(lw_lower *W, tm_value *tensor);
+/* Bind a result to an existing buffer (views). */
+void lw_bind(lw_lower *W, tm_value *tensor, lw_buf buf);
+/* A 1-D memref of all elements of a buffer (a view of the same bytes). */
+tm_value *lw_flat(lw_lower *W, lw_buf buf);
+
+/* The memref type holding a tensor type (storage element type). */
+const tm_type *lw_memref_of(tm_ctx *ctx, const tm_type *tensor);
+
+/* A located error for an op that cannot be lowered; returns -1. */
+int lw_unsupported(lw_lower *W, tm_op *op, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* ------------------------------------------------------------- kernels ------- */
+/* One per tm op (lower_nn.c, lower_elementwise.c, lower_data.c); return 0 or -1 after a
+ * located error. */
+typedef int (*lw_kernel_fn)(lw_lower *W, tm_op *op);
+int lw_lower_conv2d(lw_lower *W, tm_op *op);
+int lw_lower_depthwise_conv2d(lw_lower *W, tm_op *op);
+int lw_lower_fully_connected(lw_lower *W, tm_op *op);
+int lw_lower_pool2d(lw_lower *W, tm_op *op);
+int lw_lower_softmax(lw_lower *W, tm_op *op);
+int lw_lower_mean(lw_lower *W, tm_op *op);
+int lw_lower_binary(lw_lower *W, tm_op *op);     /* add, sub, mul, maximum, minimum */
+int lw_lower_unary(lw_lower *W, tm_op *op);      /* relu, relu6, leaky_relu, logistic, tanh, hard_swish */
+int lw_lower_quantize(lw_lower *W, tm_op *op);   /* quantize, dequantize */
+int lw_lower_batch_norm(lw_lower *W, tm_op *op);
+int lw_lower_reshape(lw_lower *W, tm_op *op);    /* reshape, squeeze */
+int lw_lower_transpose(lw_lower *W, tm_op *op);
+int lw_lower_concat(lw_lower *W, tm_op *op);
+int lw_lower_pad(lw_lower *W, tm_op *op);
+int lw_lower_strided_slice(lw_lower *W, tm_op *op);
+
+/* The fused_activation of a quantized result as an i32 clamp range; -1 after an error. */
+int lw_act_range(lw_lower *W, tm_op *op, const lw_quant *out, int32_t *lo, int32_t *hi);
+/* Float fused activation bounds: returns false for "none" (no clamp), or -1 on error. */
+int lw_act_range_f(lw_lower *W, tm_op *op, float *lo, float *hi);
+/* The i32 (q, shift) of a real multiplier, or -1 after an error. */
+int lw_qmul(lw_lower *W, tm_op *op, double m, int32_t *q, int *shift);
+
+#endif /* TM_LOWERING_H */
