@@ -47,4 +47,17 @@ int tm_diag_verifier_finish(tm_diag_verifier *v);
  * Reports "error: cannot open ..." and returns NULL on failure. */
 const char *tm_read_file(tm_ctx *ctx, const char *path, size_t *len);
 
+/* --------------------------------------------------------- TFLite import ---------- */
+/* frontend/tflite_importer.c; docs/import.md describes the mapping. */
+typedef struct tm_tflite_import_options {
+  const char *func_name; /* NULL: the file name's stem, made a valid symbol ("model") */
+} tm_tflite_import_options;
+
+/* Import subgraph 0 of a .tflite flatbuffer (`size` bytes; copied, need not outlive the
+ * call) into a builtin.module holding one func.func of tm ops.  filename names the model
+ * in locations: op i is loc("FILE:op i"("output tensor name")).  On error, reports
+ * located diagnostics and returns NULL.  Does not run the verifier.  opt may be NULL. */
+tm_op *tm_import_tflite(tm_ctx *ctx, const char *filename, const uint8_t *data, size_t size,
+                        const tm_tflite_import_options *opt);
+
 #endif /* TM_FRONTEND_H */
