@@ -131,4 +131,10 @@ typedef struct tm_greedy_config {
 int tm_apply_patterns_greedily(tm_ctx *ctx, tm_op *root, const tm_pattern *pats, int n,
                                const tm_greedy_config *cfg, bool *changed);
 
+/* ------------------------------------------------------------- analyses ----------- */
+/* The memory plan of every planned function (tm.arena_bytes) of a module: arena size,
+ * each arena view's offset, bytes and lifetime (body op indices), and the lower bound
+ * (most bytes live at one op).  passes/plan_memory.c; tinyml-opt --memory-report. */
+void tm_memory_report(tm_ctx *ctx, tm_op *module, void *stdio_file);
+
 #endif /* TM_PASSES_H */

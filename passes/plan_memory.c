@@ -1,0 +1,454 @@
+/* passes/plan_memory.c — place every function-level memref.alloc in one arena.
+ *
+ * The model function gets a new first argument %arena: memref<Nxi8> and the attribute
+ * tm.arena_bytes = N; each alloc becomes "memref.view"(%arena, %offset) of its type.
+ *
+ * Lifetimes are intervals of op indices in the function body: from the first to the
+ * last top-level op using the buffer, directly or through anything derived from it
+ * (views, collapse_shape, loop results...), uses in nested regions counting for the op
+ * that holds them.  Buffers whose lifetimes overlap get disjoint bytes.
+ *
+ * In place: a loop nest that reads buffer A for the last time and writes buffer B for
+ * the first time may write B over A when it is elementwise in the strict sense that
+ * every access to A and B is a load or store at the same indices, in one block, before
+ * any store (for A's loads), where the indices are the induction variables of distinct
+ * enclosing loops and every enclosing loop contributes one: then iteration x alone
+ * touches element x of both, reading A[x] before writing B[x].  Both views must start
+ * at byte 0 and have the same shape and element width.  B then shares A's slot.
+ *
+ * Placement is TFLite Micro's greedy planner: slots by decreasing size, each at the
+ * lowest 16-byte aligned offset not overlapping a placed slot alive at the same time.
+ *
+ * tm_memory_report (passes.h) reads a planned function back: views of the arena,
+ * offsets, sizes, lifetimes, and the lower bound of any plan of that schedule (the
+ * largest sum of live bytes at one op, an in-place pair counted once). */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "passes/passes.h"
+
+typedef struct buffer {
+  tm_op *def;        /* the alloc (planning) or the arena view (report) */
+  int64_t size, offset;
+  int start, end;    /* lifetime: op indices in the function body */
+  int slot;          /* planning: the slot holding it */
+  tm_value **aliases; /* the buffer and every memref derived from it */
+  int naliases;
+} buffer;
+
+typedef struct slot {
+  int64_t size, offset;
+  int start, end;
+  int last;          /* the buffer occupying it last (in-place chains) */
+} slot;
+
+typedef struct plan {
+  tm_ctx *ctx;
+  tm_block *body;
+  tm_op **order; /* body ops by index */
+  int nops;
+  buffer *bufs;
+  int nbufs;
+} plan;
+
+/* ------------------------------------------------------------------ lifetimes ----- */
+/* The index of the body op holding op, -1 if none does. */
+static int op_index(const plan *p, const tm_op *op) {
+  while (op && op->block != p->body) op = tm_op_parent(op);
+  for (int i = 0; op && i < p->nops; i++)
+    if (p->order[i] == op) return i;
+  return -1;
+}
+
+static bool has_alias(const buffer *b, const tm_value *v) {
+  for (int i = 0; i < b->naliases; i++)
+    if (b->aliases[i] == v) return true;
+  return false;
+}
+
+static void add_alias(plan *p, buffer *b, tm_value *v, int *cap) {
+  if (has_alias(b, v)) return;
+  if (b->naliases == *cap) {
+    *cap = *cap ? 2 * *cap : 8;
+    tm_value **a = TM_NEW_ARRAY(tm_ctx_arena(p->ctx), tm_value *, *cap);
+    if (b->naliases) memcpy(a, b->aliases, sizeof *a * (size_t)b->naliases);
+    b->aliases = a;
+  }
+  b->aliases[b->naliases++] = v;
+}
+
+/* Follows the buffer through every op deriving a memref from it (results, and region
+ * arguments such as loop-carried memrefs); -1 if it escapes through func.return. */
+static int trace(plan *p, buffer *b, tm_value *root) {
+  int cap = 0;
+  b->naliases = 0;
+  b->start = b->end = -1;
+  add_alias(p, b, root, &cap);
+  for (int k = 0; k < b->naliases; k++) {
+    for (tm_use *u = b->aliases[k]->uses; u; u = u->next) {
+      tm_op *user = u->user;
+      /* a view only names the bytes: its users touch them */
+      bool names_only = tm_op_has_trait(user, TM_TRAIT_PURE) && !user->nregions;
+      int at = names_only ? -1 : op_index(p, user);
+      if (at >= 0) {
+        if (b->start < 0 || at < b->start) b->start = at;
+        if (at > b->end) b->end = at;
+      }
+      if (tm_op_is(user, "func.return"))
+        return tm_op_error(p->ctx, user, "a planned buffer cannot be returned");
+      tm_op *from = user;
+      if (tm_op_has_trait(user, TM_TRAIT_TERMINATOR)) from = tm_op_parent(user); /* yielded: the parent's */
+      if (!from) continue;
+      for (int r = 0; r < from->nresults; r++)
+        if (from->results[r].type->kind == TM_TYPE_MEMREF) add_alias(p, b, &from->results[r], &cap);
+      for (int r = 0; r < from->nregions; r++)
+        for (tm_block *rb = from->regions[r].first; rb; rb = rb->next)
+          for (int a = 0; a < rb->nargs; a++)
+            if (rb->args[a]->type->kind == TM_TYPE_MEMREF) add_alias(p, b, rb->args[a], &cap);
+    }
+  }
+  if (b->start < 0) b->start = b->end = op_index(p, b->def); /* unused: a point */
+  return 0;
+}
+
+static void collect_order(plan *p) {
+  p->nops = 0;
+  TM_FOREACH_OP(op, p->body) p->nops++;
+  p->order = TM_NEW_ARRAY(tm_ctx_arena(p->ctx), tm_op *, p->nops + 1);
+  int i = 0;
+  TM_FOREACH_OP(op, p->body) p->order[i++] = op;
+}
+
+/* ------------------------------------------------------------------ in place ------ */
+/* Whether m shows buffer b from its first byte on: b itself, or a view of it at 0. */
+static bool view_at_zero(const buffer *b, const tm_value *m) {
+  if (m == b->aliases[0]) return true;
+  const tm_op *v = m->def;
+  if (!v || !tm_op_is(v, "memref.view") || v->noperands != 2 || tm_op_operand(v, 0) != b->aliases[0]) return false;
+  const tm_attr *off = tm_value_const(tm_op_operand(v, 1));
+  if (!off) {
+    const tm_op *c = tm_op_operand(v, 1)->def;
+    off = c && tm_op_is(c, "arith.constant") ? tm_op_attr(c, "value") : NULL;
+  }
+  return off && off->kind == TM_ATTR_INT && off->u.i == 0;
+}
+
+typedef struct access_scan {
+  const buffer *a, *b;
+  tm_block *block;         /* the one block all accesses are in */
+  tm_use *indices;         /* the index operands of the first access */
+  int nindices;
+  const tm_type *type;     /* the memref type of the first access */
+  tm_op *first_store;      /* first store to b */
+  tm_op *last_load_a;
+  bool ok;
+} access_scan;
+
+static bool same_indices(const access_scan *s, const tm_op *op, int first) {
+  if (op->noperands - first != s->nindices) return false;
+  for (int i = 0; i < s->nindices; i++)
+    if (op->operands[first + i].value != s->indices[i].value) return false;
+  return true;
+}
+
+static bool scan_op(tm_op *op, void *user) {
+  access_scan *s = user;
+  for (int i = 0; i < op->noperands && s->ok; i++) {
+    tm_value *v = op->operands[i].value;
+    bool in_a = has_alias(s->a, v), in_b = has_alias(s->b, v);
+    if (!in_a && !in_b) continue;
+    bool load = tm_op_is(op, "memref.load") && i == 0, store = tm_op_is(op, "memref.store") && i == 1;
+    if ((!load && !store) || (in_a && store) || !view_at_zero(in_a ? s->a : s->b, v)) {
+      s->ok = false;
+      break;
+    }
+    int first = load ? 1 : 2;
+    const tm_type *t = v->type;
+    if (!s->block) {
+      s->block = op->block;
+      s->indices = &op->operands[first];
+      s->nindices = op->noperands - first;
+      s->type = t;
+    }
+    bool same_layout = t->rank == s->type->rank && tm_type_elem_bits(t) == tm_type_elem_bits(s->type) &&
+                       !memcmp(t->dims, s->type->dims, sizeof *t->dims * (size_t)t->rank);
+    if (op->block != s->block || !same_layout || !same_indices(s, op, first)) s->ok = false;
+    if (store && !s->first_store) s->first_store = op;
+    if (in_a) s->last_load_a = op;
+  }
+  return s->ok;
+}
+
+/* The indices are the induction variables of distinct loops around the block, one per
+ * enclosing loop up to `nest`, so that no two iterations touch the same element. */
+static bool injective(const access_scan *s, const tm_op *nest) {
+  int loops = 0;
+  for (const tm_op *p = s->block->region ? s->block->region->op : NULL; p; p = tm_op_parent(p)) {
+    if (tm_op_is(p, "scf.for")) {
+      loops++;
+      tm_value *iv = p->regions[0].first->args[0];
+      int hits = 0;
+      for (int i = 0; i < s->nindices; i++) hits += s->indices[i].value == iv;
+      if (hits != 1) return false;
+    } else if (!tm_op_is(p, "scf.if")) {
+      return false;
+    }
+    if (p == nest) break;
+  }
+  return loops == s->nindices;
+}
+
+static bool can_write_over(const plan *p, const buffer *a, const buffer *b) {
+  tm_op *nest = p->order[b->start];
+  if (!tm_op_is(nest, "scf.for") || a->end != b->start) return false;
+  access_scan s = {.a = a, .b = b, .ok = true};
+  tm_op_walk(nest, scan_op, &s);
+  if (!s.ok || !s.block || !s.first_store || !injective(&s, nest)) return false;
+  return !s.last_load_a || tm_op_is_before_in_block(s.last_load_a, s.first_store);
+}
+
+/* ------------------------------------------------------------------ placement ----- */
+static int64_t align_up(int64_t x, int64_t a) { return (x + a - 1) / a * a; }
+
+typedef struct range {
+  int64_t lo, hi;
+} range;
+
+static int by_lo(const void *x, const void *y) {
+  const range *a = x, *b = y;
+  return (a->lo > b->lo) - (a->lo < b->lo);
+}
+
+static int by_size_desc(const void *x, const void *y) {
+  const slot *a = *(const slot *const *)x, *b = *(const slot *const *)y;
+  if (a->size != b->size) return (a->size < b->size) - (a->size > b->size);
+  return (a->start > b->start) - (a->start < b->start);
+}
+
+/* Returns the arena size: the end of the last slot. */
+static int64_t place(tm_ctx *ctx, slot *slots, int n, int64_t align) {
+  slot **sorted = TM_NEW_ARRAY(tm_ctx_arena(ctx), slot *, n + 1);
+  range *busy = TM_NEW_ARRAY(tm_ctx_arena(ctx), range, n + 1);
+  for (int i = 0; i < n; i++) sorted[i] = &slots[i];
+  qsort(sorted, (size_t)n, sizeof *sorted, by_size_desc);
+  int64_t total = 0;
+  for (int i = 0; i < n; i++) {
+    slot *s = sorted[i];
+    int nbusy = 0;
+    for (int j = 0; j < i; j++)
+      if (sorted[j]->start <= s->end && s->start <= sorted[j]->end)
+        busy[nbusy++] = (range){sorted[j]->offset, sorted[j]->offset + sorted[j]->size};
+    qsort(busy, (size_t)nbusy, sizeof *busy, by_lo);
+    int64_t off = 0;
+    for (int j = 0; j < nbusy && off + s->size > busy[j].lo; j++)
+      if (busy[j].hi > off) off = align_up(busy[j].hi, align);
+    s->offset = off;
+    if (off + s->size > total) total = off + s->size;
+  }
+  return total;
+}
+
+/* ------------------------------------------------------------------ the pass ------ */
+static tm_value *index_const(tm_ctx *ctx, tm_op *before, int64_t v) {
+  tm_builder bld = tm_builder_before(ctx, before);
+  const tm_type *index = tm_type_index(ctx);
+  tm_named_attr attr = {tm_intern_cstr(ctx, "value"), tm_attr_int(ctx, index, v)};
+  tm_op_state st = {.name = "arith.constant", .loc = before->loc, .nresults = 1, .result_types = &index,
+                    .nattrs = 1, .attrs = &attr};
+  return tm_op_result(tm_build(&bld, &st), 0);
+}
+
+/* %arena becomes argument 0: the entry block and function_type (and arg_attrs) agree. */
+static tm_value *add_arena_arg(tm_ctx *ctx, tm_op *func, int64_t bytes) {
+  tm_block *entry = tm_func_entry(func);
+  const tm_type *t = tm_type_memref(ctx, tm_type_int(ctx, 8), 1, &bytes);
+  tm_value *arena = tm_block_add_arg(ctx, entry, t, func->loc);
+  memmove(entry->args + 1, entry->args, sizeof *entry->args * (size_t)(entry->nargs - 1));
+  entry->args[0] = arena;
+  for (int i = 0; i < entry->nargs; i++) entry->args[i]->index = (unsigned)i;
+  const tm_type *ft = tm_func_type(func);
+  const tm_type **ins = TM_NEW_ARRAY(tm_ctx_arena(ctx), const tm_type *, ft->ninputs + 1);
+  ins[0] = t;
+  for (int i = 0; i < ft->ninputs; i++) ins[i + 1] = ft->inputs[i];
+  tm_op_set_attr(ctx, func, "function_type",
+                 tm_attr_type(ctx, tm_type_func(ctx, ft->ninputs + 1, ins, ft->nresults, ft->results)));
+  const tm_attr *aa = tm_op_attr(func, "arg_attrs");
+  if (aa && aa->kind == TM_ATTR_ARRAY) {
+    const tm_attr **elts = TM_NEW_ARRAY(tm_ctx_arena(ctx), const tm_attr *, aa->u.array.n + 1);
+    elts[0] = tm_attr_dict(ctx, 0, NULL);
+    memcpy(elts + 1, aa->u.array.elts, sizeof *elts * (size_t)aa->u.array.n);
+    tm_op_set_attr(ctx, func, "arg_attrs", tm_attr_array(ctx, aa->u.array.n + 1, elts));
+  }
+  return arena;
+}
+
+static bool nested_alloc(tm_op *op, void *user) {
+  if (!tm_op_is(op, "memref.alloc") || op->block == *(tm_block **)user) return true;
+  *(tm_block **)user = (tm_block *)op; /* report it */
+  return false;
+}
+
+static int plan_func(tm_ctx *ctx, tm_op *func, int64_t align, bool in_place) {
+  plan pl = {.ctx = ctx, .body = tm_func_entry(func)}, *p = &pl;
+  tm_block *probe = p->body;
+  if (!tm_op_walk(func, nested_alloc, &probe))
+    return tm_op_error(ctx, (tm_op *)probe, "plan-memory places function-level allocations only");
+  collect_order(p);
+  for (int i = 0; i < p->nops; i++) p->nbufs += tm_op_is(p->order[i], "memref.alloc");
+  p->bufs = TM_NEW_ARRAY(tm_ctx_arena(ctx), buffer, p->nbufs + 1);
+  slot *slots = TM_NEW_ARRAY(tm_ctx_arena(ctx), slot, p->nbufs + 1);
+  int nb = 0, nslots = 0;
+  for (int i = 0; i < p->nops; i++) {
+    tm_op *op = p->order[i];
+    if (!tm_op_is(op, "memref.alloc")) continue;
+    buffer *b = &p->bufs[nb++];
+    b->def = op;
+    b->size = tm_type_bytes(op->results[0].type);
+    if (op->results[0].type->kind != TM_TYPE_MEMREF || b->size < 0)
+      return tm_op_error(ctx, op, "plan-memory needs statically shaped allocations");
+    if (trace(p, b, &op->results[0])) return -1;
+  }
+  /* slots: one per buffer, unless it can write over a buffer dying where it is born */
+  for (int i = 0; i < p->nbufs; i++) {
+    buffer *b = &p->bufs[i];
+    b->slot = -1;
+    for (int j = 0; in_place && j < p->nbufs && b->slot < 0; j++) {
+      buffer *a = &p->bufs[j];
+      if (j == i || a->end != b->start || a->slot < 0 || slots[a->slot].last != j) continue;
+      if (can_write_over(p, a, b)) {
+        slot *s = &slots[a->slot];
+        b->slot = a->slot;
+        if (b->size > s->size) s->size = b->size;
+        if (b->end > s->end) s->end = b->end;
+        s->last = i;
+      }
+    }
+    if (b->slot < 0) {
+      b->slot = nslots;
+      slots[nslots++] = (slot){.size = b->size, .start = b->start, .end = b->end, .last = i};
+    }
+  }
+  int64_t total = place(ctx, slots, nslots, align);
+  tm_value *arena = add_arena_arg(ctx, func, total);
+  for (int i = 0; i < p->nbufs; i++) {
+    tm_op *alloc = p->bufs[i].def;
+    tm_value *off = index_const(ctx, alloc, slots[p->bufs[i].slot].offset);
+    tm_builder bld = tm_builder_before(ctx, alloc);
+    tm_value *ops[2] = {arena, off};
+    const tm_type *rt = alloc->results[0].type;
+    tm_op_state st = {.name = "memref.view", .loc = alloc->loc, .noperands = 2, .operands = ops, .nresults = 1,
+                      .result_types = &rt};
+    tm_value *view = tm_op_result(tm_build(&bld, &st), 0);
+    tm_op_replace(alloc, &view);
+  }
+  tm_op_set_attr(ctx, func, "tm.arena_bytes", tm_attr_int(ctx, NULL, total));
+  return 0;
+}
+
+static bool has_alloc(tm_op *op, void *user) {
+  (void)user;
+  return !tm_op_is(op, "memref.alloc");
+}
+
+/* The model function (tm.num_inputs) and any other function allocating; once. */
+static int plan_if_needed(tm_ctx *ctx, tm_op *func, int64_t align, bool in_place) {
+  if (!tm_func_entry(func) || tm_op_attr(func, "tm.arena_bytes")) return 0;
+  bool allocates = !tm_op_walk(func, has_alloc, NULL);
+  if (!allocates && !tm_op_attr(func, "tm.num_inputs")) return 0;
+  const char *vis = tm_op_attr_str(func, "sym_visibility", "public");
+  if (!strcmp(vis, "private") && !tm_op_attr(func, "tm.num_inputs"))
+    return tm_op_error(ctx, func, "plan-memory cannot give private function @%s an arena argument",
+                       tm_op_attr_str(func, "sym_name", "?"));
+  return plan_func(ctx, func, align, in_place);
+}
+
+static const tm_pass_option options[] = {
+    {.name = "alignment", .kind = TM_OPT_INT, .default_value = "16", .min = 1, .max = 4096,
+     .help = "Byte alignment of every buffer offset (a power of 2; the arena itself is 16-byte aligned)"},
+    {.name = "in-place", .kind = TM_OPT_BOOL, .default_value = "true",
+     .help = "Let an elementwise loop nest write its output over an input dying there"},
+};
+
+static int run(tm_ctx *ctx, tm_op *root, const tm_pass_options *opts) {
+  int64_t align = tm_pass_opt_int(opts, "alignment");
+  bool in_place = tm_pass_opt_bool(opts, "in-place");
+  if (align & (align - 1)) return tm_op_error(ctx, root, "plan-memory: alignment %" PRId64 " is not a power of 2", align);
+  if (tm_op_is(root, "func.func")) return plan_if_needed(ctx, root, align, in_place);
+  TM_FOREACH_OP(op, tm_module_body(root))
+    if (tm_op_is(op, "func.func") && plan_if_needed(ctx, op, align, in_place)) return -1;
+  return 0;
+}
+
+TM_REGISTER_PASS(plan_memory, "plan-memory",
+                 "Place every memref.alloc in one arena argument: lifetimes, in-place reuse, greedy best fit", run,
+                 TM_PASS_OPTIONS(options));
+
+/* ------------------------------------------------------------------ report -------- */
+/* "model.tflite:op 3 (conv2d_1/Relu)": a file without directories, a TFLite tensor name
+ * up to its first ';'. */
+static const char *loc_label(tm_ctx *ctx, const tm_loc *l) {
+  while (l && (l->kind == TM_LOC_FUSED || l->kind == TM_LOC_CALLSITE))
+    l = l->kind == TM_LOC_FUSED ? (l->nlocs ? l->locs[0] : NULL) : l->child;
+  if (!l || (l->kind != TM_LOC_FILE && l->kind != TM_LOC_NAME)) return "";
+  const char *where = l->kind == TM_LOC_FILE ? l->file : l->name, *slash = strrchr(where, '/');
+  const char *base = slash ? slash + 1 : where;
+  if (l->kind == TM_LOC_FILE) return tm_arena_printf(ctx, "%s:%d:%d", base, l->line, l->col);
+  if (l->child && l->child->kind == TM_LOC_NAME)
+    return tm_arena_printf(ctx, "%s (%.*s)", base, (int)strcspn(l->child->name, ";"), l->child->name);
+  return base;
+}
+
+static void report_func(tm_ctx *ctx, tm_op *func, FILE *out) {
+  plan pl = {.ctx = ctx, .body = tm_func_entry(func)}, *p = &pl;
+  if (!p->body || !p->body->nargs) return;
+  tm_value *arena = p->body->args[0];
+  collect_order(p);
+  p->bufs = TM_NEW_ARRAY(tm_ctx_arena(ctx), buffer, p->nops + 1);
+  for (int i = 0; i < p->nops; i++) {
+    tm_op *op = p->order[i];
+    if (!tm_op_is(op, "memref.view") || op->noperands != 2 || tm_op_operand(op, 0) != arena) continue;
+    const tm_op *c = tm_op_operand(op, 1)->def;
+    const tm_attr *off = c && tm_op_is(c, "arith.constant") ? tm_op_attr(c, "value") : NULL;
+    buffer *b = &p->bufs[p->nbufs++];
+    b->def = op;
+    b->offset = off && off->kind == TM_ATTR_INT ? off->u.i : -1;
+    b->size = tm_type_bytes(op->results[0].type);
+    if (trace(p, b, &op->results[0])) return;
+  }
+  /* lower bound: the most bytes live at one op; buffers sharing an offset there (an
+   * in-place pair) count once */
+  int64_t bound = 0;
+  for (int k = 0; k < p->nops; k++) {
+    int64_t live = 0;
+    for (int i = 0; i < p->nbufs; i++) {
+      buffer *b = &p->bufs[i];
+      if (b->start > k || b->end < k) continue;
+      bool counted = false;
+      for (int j = 0; j < p->nbufs && !counted; j++) {
+        buffer *o = &p->bufs[j];
+        counted = j != i && o->offset == b->offset && o->start <= k && k <= o->end &&
+                  (o->size > b->size || (o->size == b->size && j < i));
+      }
+      if (!counted) live += b->size;
+    }
+    if (live > bound) bound = live;
+  }
+  int64_t total = tm_op_attr_int(func, "tm.arena_bytes", 0);
+  fprintf(out, "memory plan of @%s: arena %" PRId64 " bytes, lower bound %" PRId64 " bytes, %d buffers\n",
+          tm_op_attr_str(func, "sym_name", "?"), total, bound, p->nbufs);
+  fprintf(out, "  %-6s %10s %10s  %-11s %s\n", "buffer", "offset", "bytes", "live ops", "at");
+  for (int i = 0; i < p->nbufs; i++) {
+    buffer *b = &p->bufs[i];
+    char live[32];
+    snprintf(live, sizeof live, "%d..%d", b->start, b->end);
+    fprintf(out, "  #%-5d %10" PRId64 " %10" PRId64 "  %-11s %s\n", i, b->offset, b->size, live,
+            loc_label(ctx, b->def->loc));
+  }
+}
+
+void tm_memory_report(tm_ctx *ctx, tm_op *module, void *stdio_file) {
+  TM_FOREACH_OP(op, tm_module_body(module))
+    if (tm_op_is(op, "func.func") && tm_op_attr(op, "tm.arena_bytes")) report_func(ctx, op, stdio_file);
+}
