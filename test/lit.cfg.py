@@ -16,7 +16,8 @@ if site and not hasattr(config, "tinyml_bin_dir"):
 
 config.test_exec_root = os.path.join(config.tinyml_build_dir, "test")
 config.environment["PATH"] = os.pathsep.join(
-    [config.tinyml_bin_dir, os.path.dirname(config.filecheck), config.environment.get("PATH", "")])
+    [config.tinyml_bin_dir, os.path.join(config.tinyml_build_dir, "tinyml-run"), os.path.dirname(config.filecheck),
+     config.environment.get("PATH", "")])
 config.substitutions.append(("%FileCheck", config.filecheck))
 # Every `tinyml-opt` in a RUN line goes through the round-trip and mlir-opt check
 # (tools/tinyml-opt-checked.py); `%tinyml-opt-unchecked` reaches the tool directly.

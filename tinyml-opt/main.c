@@ -1,6 +1,9 @@
 /* tinyml-opt/main.c — tinyml's mlir-opt: read IR, run a pass pipeline, print IR.
  *
  *   tinyml-opt [file|-] [-o out] [--pass-pipeline=...] [--<pass>[=<options>]...] [flags]
+ *   tinyml-opt model.tir --emit=c -o out/model.c [--name=model]   (code instead of IR)
+ *   tinyml-opt model.tir --emit=lib --target=cortex-m4 -o out/model.a   (through LLVM)
+ *   tinyml-opt model.tflite [...]   (a TFLite model is imported instead of parsed)
  *
  * Flags are a table (name, alias, kind, field); every registered pass is a flag too.
  * Only this driver prints to the user directly and decides the exit status: 0 on
@@ -11,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backends/backend.h"
 #include "frontend/frontend.h"
 #include "passes/passes.h"
 
@@ -19,9 +23,10 @@
 #endif
 
 typedef struct options {
-  const char *input, *output, *pipeline, *print_after, *print_before;
+  const char *input, *output, *pipeline, *print_after, *print_before, *emit, *name, *import, *target, *opt_level;
   bool verify_each, timing, print_after_all, print_before_all, locations, generic, split, verify_diags,
-      allow_unregistered, dump_pipeline, list_passes, list_ops, help, version;
+      allow_unregistered, dump_pipeline, list_passes, list_ops, help, version, memory_report, list_targets;
+  char stem[80]; /* --emit's default model name */
 } options;
 
 typedef enum { FLAG_BOOL, FLAG_VALUE } flag_kind;
@@ -35,6 +40,19 @@ static const struct flag {
     {"o", NULL, FLAG_VALUE, offsetof(options, output), "<file>", "Write the output here (default: stdout)"},
     {"pass-pipeline", NULL, FLAG_VALUE, offsetof(options, pipeline), "<pipeline>",
      "Passes to run, e.g. 'builtin.module(canonicalize,func.func(cse))'"},
+    {"emit", NULL, FLAG_VALUE, offsetof(options, emit), "<backend>",
+     "Write code instead of IR to the -o file and NAME.h beside it: 'c' (NAME.c), or through LLVM 'llvm' (.ll), "
+     "'bc', 'asm', 'obj' (.o) or 'lib' (NAME.a)"},
+    {"name", NULL, FLAG_VALUE, offsetof(options, name), "<identifier>",
+     "Model name for --emit, the prefix of the generated symbols (default: the -o file stem)"},
+    {"target", NULL, FLAG_VALUE, offsetof(options, target), "<target>",
+     "For the LLVM emitters (llvm, bc, asm, obj, lib): the target (default: host; see --list-targets)"},
+    {"opt-level", NULL, FLAG_VALUE, offsetof(options, opt_level), "0|1|2|3|s|z",
+     "For the LLVM emitters: LLVM's optimization level (default: 2)"},
+    {"import", NULL, FLAG_VALUE, offsetof(options, import), "tflite|tir",
+     "Input format (default: tflite for a .tflite file, else tir)"},
+    {"memory-report", NULL, FLAG_BOOL, offsetof(options, memory_report), NULL,
+     "After the passes, print the memory plan (see plan-memory) to stderr"},
     {"verify-each", NULL, FLAG_BOOL, offsetof(options, verify_each), NULL, "Verify after every pass (default: true)"},
     {"print-ir-before-all", "mlir-print-ir-before-all", FLAG_BOOL, offsetof(options, print_before_all), NULL,
      "Print the IR to stderr before every pass"},
@@ -60,6 +78,7 @@ static const struct flag {
      "Print the pipeline with every option to stderr before running it"},
     {"list-passes", NULL, FLAG_BOOL, offsetof(options, list_passes), NULL, "List the passes and their options"},
     {"list-ops", NULL, FLAG_BOOL, offsetof(options, list_ops), NULL, "List the registered ops"},
+    {"list-targets", NULL, FLAG_BOOL, offsetof(options, list_targets), NULL, "List the targets of the LLVM emitters"},
     {"version", NULL, FLAG_BOOL, offsetof(options, version), NULL, "Print the version"},
     {"help", "h", FLAG_BOOL, offsetof(options, help), NULL, "Print this help"},
 };
@@ -82,6 +101,13 @@ static const struct flag *find_flag(const char *name, size_t len) {
       return f;
   }
   return NULL;
+}
+
+/* .tflite models are imported, anything else parsed as IR, unless --import says. */
+static bool is_tflite(const options *o) {
+  if (o->import) return !strcmp(o->import, "tflite");
+  size_t n = o->input ? strlen(o->input) : 0;
+  return n >= 7 && !strcmp(o->input + n - 7, ".tflite");
 }
 
 /* Flags are "-name" or "--name", values "=value" or the next argument; pass flags go to
@@ -121,6 +147,25 @@ static int parse_args(int argc, char **argv, options *o, tm_pipeline *pipeline) 
   }
   if (pass_flags && o->pipeline) return usage_error("--pass-pipeline cannot be combined with individual pass flags");
   if (o->pipeline && tm_pipeline_parse(pipeline, o->pipeline, "<pass-pipeline>")) return -1;
+  if (o->emit) {
+    if (!tm_backend_lookup(o->emit)) return usage_error("unknown backend '%s' for --emit (see --help)", o->emit);
+    if (!o->output || !strcmp(o->output, "-")) return usage_error("--emit needs -o <file>");
+    if (o->split && !o->verify_diags)
+      return usage_error("--emit takes --split-input-file only with --verify-diagnostics");
+    if (!o->name) { /* the -o file's stem */
+      const char *slash = strrchr(o->output, '/'), *file = slash ? slash + 1 : o->output;
+      snprintf(o->stem, sizeof o->stem, "%.*s", (int)strcspn(file, "."), file);
+      o->name = o->stem;
+    }
+    if (!tm_is_c_identifier(o->name))
+      return usage_error("model name '%s' is not a C identifier (choose one with --name)", o->name);
+  } else if (o->name || o->target || o->opt_level) {
+    return usage_error("--%s needs --emit", o->name ? "name" : o->target ? "target" : "opt-level");
+  }
+  if (o->import && strcmp(o->import, "tflite") && strcmp(o->import, "tir"))
+    return usage_error("unknown input format '%s' for --import (tflite or tir)", o->import);
+  if (is_tflite(o) && (o->split || o->verify_diags))
+    return usage_error("--%s needs IR input, not a TFLite model", o->split ? "split-input-file" : "verify-diagnostics");
   const char *lists[] = {o->print_before, o->print_after};
   for (int k = 0; k < 2; k++)
     for (const char *s = lists[k]; s && *s;) {
@@ -168,6 +213,12 @@ static void list_ops(tm_ctx *ctx) {
   }
 }
 
+/* --emit: the backend writes -o and the header beside it. */
+static int emit_code(tm_ctx *ctx, const options *o, tm_op *module) {
+  tm_emit_options eo = {.path = o->output, .name = o->name, .target = o->target, .opt_level = o->opt_level};
+  return tm_backend_lookup(o->emit)(ctx, module, &eo);
+}
+
 /* Parse, verify, transform and print one input chunk; returns 0 on success (with
  * --verify-diagnostics: iff the diagnostics matched the expectations). */
 static int process_chunk(tm_ctx *ctx, const options *o, tm_pipeline *pipeline, const char *filename,
@@ -186,7 +237,8 @@ static int process_chunk(tm_ctx *ctx, const options *o, tm_pipeline *pipeline, c
   };
   tm_timer *t = timer ? tm_timer_child(timer, "Parser") : NULL;
   tm_timer_start(t);
-  tm_op *module = tm_parse_module(ctx, filename, chunk->text, chunk->len, &popt);
+  tm_op *module = is_tflite(o) ? tm_import_tflite(ctx, filename, (const uint8_t *)chunk->text, chunk->len, NULL)
+                               : tm_parse_module(ctx, filename, chunk->text, chunk->len, &popt);
   tm_timer_stop(t);
   bool ok = module != NULL;
   if (ok) {
@@ -196,7 +248,10 @@ static int process_chunk(tm_ctx *ctx, const options *o, tm_pipeline *pipeline, c
     tm_timer_stop(t);
   }
   ok = ok && tm_pipeline_run(pipeline, module, &run) == 0;
-  if (ok) {
+  if (ok && o->memory_report) tm_memory_report(ctx, module, stderr);
+  if (ok && o->emit) {
+    ok = emit_code(ctx, o, module) == 0;
+  } else if (ok) {
     t = timer ? tm_timer_child(timer, "Output") : NULL;
     tm_timer_start(t);
     tm_print_op(ctx, module, &pflags, out);
@@ -214,7 +269,8 @@ static int run(tm_ctx *ctx, int argc, char **argv) {
   if (o.version) printf("tinyml-opt version %s\n", TINYML_VERSION);
   if (o.list_passes) list_passes();
   if (o.list_ops) list_ops(ctx);
-  if (o.help || o.version || o.list_passes || o.list_ops) return 0;
+  if (o.list_targets) tm_list_targets(stdout);
+  if (o.help || o.version || o.list_passes || o.list_ops || o.list_targets) return 0;
   if (o.dump_pipeline) tm_pipeline_print(pipeline, stderr);
 
   tm_timer *timer = o.timing ? tm_timing_new(ctx) : NULL;
@@ -223,8 +279,8 @@ static int run(tm_ctx *ctx, int argc, char **argv) {
   size_t len;
   const char *text = tm_read_file(ctx, path, &len);
   if (!text) return 1;
-  FILE *out = o.output && strcmp(o.output, "-") ? fopen(o.output, "w") : stdout;
-  if (!out) {
+  FILE *out = o.emit ? NULL : o.output && strcmp(o.output, "-") ? fopen(o.output, "w") : stdout;
+  if (!out && !o.emit) {
     usage_error("cannot open output file '%s'", o.output);
     return 1;
   }
@@ -233,14 +289,14 @@ static int run(tm_ctx *ctx, int argc, char **argv) {
   int nchunks = o.split ? tm_split_input(ctx, text, len, &chunks) : 1;
   bool failed = nchunks < 1;
   for (int i = 0; i < nchunks; i++) {
-    if (i) fputs("// -----\n", out);
+    if (i && out) fputs("// -----\n", out);
     failed |= process_chunk(ctx, &o, pipeline, filename, &chunks[i], out, timer) != 0;
   }
   if (timer) tm_timing_print(timer, stderr);
-  if (out != stdout) {
+  if (out && out != stdout) {
     failed |= fclose(out) != 0;
     if (failed) remove(o.output); /* no half-written output, as LLVM tools do */
-  } else {
+  } else if (out) {
     failed |= fflush(stdout) != 0;
   }
   return failed ? 1 : 0;
