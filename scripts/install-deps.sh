@@ -10,7 +10,8 @@ packages=(
   qemu-system-arm qemu-system-misc
   gcc-arm-none-eabi picolibc-arm-none-eabi libnewlib-arm-none-eabi
   gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf
-  libprotobuf-c-dev protobuf-c-compiler libonnx-dev
+  libprotobuf-c-dev protobuf-c-compiler libonnx-dev libonnx-testdata python3-onnx
+  liblapacke-dev
   zlib1g-dev libzstd-dev libxml2-dev libedit-dev libffi-dev libncurses-dev
   python3
 )
