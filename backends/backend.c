@@ -58,6 +58,24 @@ static int describe_io(tm_ctx *ctx, tm_op *func, tm_value *arg, const char *what
   return 0;
 }
 
+/* Offsets of the inputs or outputs in the arena: all of them, each inside it, aligned
+ * to 16 bytes (the arena's alignment, enough for any element type). */
+static int io_offsets(tm_ctx *ctx, tm_op *func, const tm_attr *offs, const char *attr, const tm_model_info *mi,
+                      tm_model_io *io, int n) {
+  for (int i = 0; i < n; i++) io[i].offset = -1;
+  if (!mi->io_in_arena) return 0;
+  if (!offs || offs->kind != TM_ATTR_ARRAY || offs->u.array.n != n || !mi->has_arena)
+    return tm_op_error(ctx, func, "%s must be an array of %d offsets in the arena (with tm.arena_bytes)", attr, n);
+  for (int i = 0; i < n; i++) {
+    const tm_attr *a = offs->u.array.elts[i];
+    if (a->kind != TM_ATTR_INT || a->u.i < 0 || a->u.i % 16 || a->u.i > mi->arena_bytes - io[i].bytes)
+      return tm_op_error(ctx, func, "%s[%d] is not a 16-byte aligned offset of %lld bytes inside the %lld-byte arena",
+                         attr, i, (long long)io[i].bytes, (long long)mi->arena_bytes);
+    io[i].offset = a->u.i;
+  }
+  return 0;
+}
+
 int tm_model_info_get(tm_ctx *ctx, tm_op *module, tm_model_info *out) {
   memset(out, 0, sizeof *out);
   tm_op *func = NULL;
@@ -105,6 +123,11 @@ int tm_model_info_get(tm_ctx *ctx, tm_op *module, tm_model_info *out) {
   for (int i = 0; i < out->noutputs; i++)
     if (describe_io(ctx, func, entry->args[first + out->ninputs + i], "output", i, out_names, &out->outputs[i]))
       return -1;
+  const tm_attr *in_offs = tm_op_attr(func, "tm.input_offsets"), *out_offs = tm_op_attr(func, "tm.output_offsets");
+  out->io_in_arena = in_offs || out_offs;
+  if (io_offsets(ctx, func, in_offs, "tm.input_offsets", out, out->inputs, out->ninputs) ||
+      io_offsets(ctx, func, out_offs, "tm.output_offsets", out, out->outputs, out->noutputs))
+    return -1;
   return 0;
 }
 
@@ -144,7 +167,13 @@ void tm_write_header(tm_ctx *ctx, const tm_model_info *mi, const char *name, con
   fprintf(f, " * %s_invoke(arena, inputs, outputs) runs the model: arena is %s_ARENA_BYTES of\n", name, name);
   fprintf(f, " * 16-byte aligned scratch, inputs[i] and outputs[i] point to %s_INPUTi_BYTES and\n", name);
   fprintf(f, " * %s_OUTPUTi_BYTES of tensor data (row-major, storage type).  It returns 0, or -1\n", name);
-  fprintf(f, " * if a pointer is NULL or the arena is misaligned. */\n");
+  fprintf(f, " * if a pointer is NULL or the arena is misaligned.");
+  if (mi->io_in_arena)
+    fprintf(f, "\n *\n * Inputs and outputs live in the arena at %s_INPUTi_OFFSET and %s_OUTPUTi_OFFSET:\n"
+               " * a NULL inputs/outputs array or entry means the data is already there (inputs are\n"
+               " * clobbered by the run); other pointers are copied in before and out after it.",
+            name, name);
+  fprintf(f, " */\n");
   fprintf(f, "#ifndef TINYML_%s_H\n#define TINYML_%s_H\n\n", name, name);
   fprintf(f, "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
   put_define(f, name, "ARENA_BYTES", (long long)mi->arena_bytes);
@@ -155,6 +184,15 @@ void tm_write_header(tm_ctx *ctx, const tm_model_info *mi, const char *name, con
   fputc('\n', f);
   for (int i = 0; i < mi->ninputs; i++) put_io_define(ctx, f, name, "INPUT", i, &mi->inputs[i]);
   for (int i = 0; i < mi->noutputs; i++) put_io_define(ctx, f, name, "OUTPUT", i, &mi->outputs[i]);
+  for (int k = 0; k < 2 && mi->io_in_arena; k++) {
+    const tm_model_io *io = k ? mi->outputs : mi->inputs;
+    for (int i = 0; i < (k ? mi->noutputs : mi->ninputs); i++) {
+      char suffix[32];
+      snprintf(suffix, sizeof suffix, "%s%d_OFFSET", k ? "OUTPUT" : "INPUT", i);
+      put_define(f, name, suffix, (long long)io[i].offset);
+      fputs(k ? " /* read it here after the run */\n" : " /* or write it here and pass NULL */\n", f);
+    }
+  }
   fprintf(f, "\nint %s_invoke(void *arena, const void *const inputs[], void *const outputs[]);\n", name);
   fprintf(f, "\n#ifdef __cplusplus\n}\n#endif\n\n#endif /* TINYML_%s_H */\n", name);
 }

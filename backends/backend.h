@@ -14,6 +14,17 @@
  * NAME_invoke returns 0, or -1 if a pointer it needs is NULL or the arena is misaligned.
  * It copies nothing: inputs and outputs are read and written in place.
  *
+ * Inputs and outputs in the arena (plan-memory{io-in-arena=true}: the model function has
+ * tm.input_offsets / tm.output_offsets) add, per input and output,
+ *
+ *   #define NAME_INPUT0_OFFSET  <o>   where input 0 lives inside the arena
+ *   #define NAME_OUTPUT0_OFFSET <o>
+ *
+ * and NAME_invoke then takes NULL (the array or an entry) for them: the caller wrote the
+ * input at arena + offset, and reads the output there.  A non-NULL pointer is copied in
+ * before the run (memcpy) or out after it.  The input's bytes in the arena do not survive
+ * the run.
+ *
  * The model function is the module's func.func carrying `tm.num_inputs = K : i64`: its
  * arguments are (%arena: memref<Nxi8> if `tm.arena_bytes = N` is set, then the K inputs,
  * then the outputs as out-params), and it returns nothing. */
@@ -55,6 +66,7 @@ typedef struct tm_model_io {
   const char *name;     /* from tm.input_names / tm.output_names, or NULL */
   const tm_type *type;  /* static memref */
   int64_t bytes;
+  int64_t offset;       /* in the arena (tm.input_offsets / tm.output_offsets), or -1 */
 } tm_model_io;
 
 typedef struct tm_model_info {
@@ -63,6 +75,7 @@ typedef struct tm_model_info {
   int64_t arena_bytes;  /* tm.arena_bytes, 0 without an arena */
   int ninputs, noutputs;
   tm_model_io *inputs, *outputs; /* context arena */
+  bool io_in_arena;     /* every input and output has an offset */
 } tm_model_info;
 
 /* Finds the model function of a planned module and describes its interface; -1 after

@@ -22,7 +22,7 @@ OPS_DEF = os.path.join(ROOT, "ir", "ops.def")
 OPS_MD = os.path.join(ROOT, "docs", "ops.md")
 
 KINDS = {"DENSE": "dense", "STRING": "string", "INT": "integer", "FLOAT": "float", "BOOL": "bool",
-         "INT_ARRAY": "integer array", "ARRAY": "array"}
+         "INT_ARRAY": "integer array", "ARRAY": "array", "TYPE": "type"}
 TRAITS = {"PURE": "Pure", "COMMUTATIVE": "Commutative", "ELEMENTWISE": "Elementwise",
           "CONSTANT": "ConstantLike"}
 

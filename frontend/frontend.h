@@ -60,4 +60,30 @@ typedef struct tm_tflite_import_options {
 tm_op *tm_import_tflite(tm_ctx *ctx, const char *filename, const uint8_t *data, size_t size,
                         const tm_tflite_import_options *opt);
 
+/* ----------------------------------------------------------- ONNX import ---------- */
+/* frontend/onnx_importer.c; docs/import.md describes the mapping. */
+typedef struct tm_onnx_input_shape {
+  const char *name; /* graph input name */
+  int rank;
+  const int64_t *dims;
+} tm_onnx_input_shape;
+
+typedef struct tm_onnx_import_options {
+  const char *func_name;                   /* NULL: the file name's stem, as for TFLite */
+  int ninput_shapes;                       /* --input-shape: fixes dynamic input dims */
+  const tm_onnx_input_shape *input_shapes;
+} tm_onnx_import_options;
+
+/* Import the main graph of an ONNX ModelProto (`size` bytes) into a builtin.module holding
+ * one func.func of tm ops.  The function keeps ONNX's input and output layouts (NCHW);
+ * inside, 4-D activations are NHWC and weights are re-laid out at import.  Node i is
+ * loc("FILE:node i"("node name")).  On error, reports located diagnostics and returns
+ * NULL.  Does not run the verifier.  opt may be NULL. */
+tm_op *tm_import_onnx(tm_ctx *ctx, const char *filename, const uint8_t *data, size_t size,
+                      const tm_onnx_import_options *opt);
+
+/* --input-shape text "name:1x3x32x32[,name2:1x10]" into opt->input_shapes (arena).
+ * Reports "error: invalid --input-shape ..." and returns -1 on malformed text. */
+int tm_onnx_parse_input_shapes(tm_ctx *ctx, const char *text, tm_onnx_import_options *opt);
+
 #endif /* TM_FRONTEND_H */

@@ -403,6 +403,38 @@ static int verify_conv_types(tm_ctx *ctx, tm_op *op, const char *fname, int faxi
 }
 
 int tm_tmd_verify_conv(tm_ctx *ctx, tm_op *op) { return verify_conv_types(ctx, op, "filter", 0, false); }
+/* conv2d_add (made by the fuse pass): conv2d's checks, then the ADD's operands.
+ * conv_type is the convolution's own result element type; the residual has the result's
+ * shape; all three are the input's float type, or per-tensor int8/int16 quantizations
+ * of the result's storage type. */
+int tm_tmd_verify_conv_add(tm_ctx *ctx, tm_op *op) {
+  if (verify_conv_types(ctx, op, "filter", 0, false)) return -1;
+  const tm_attr *ct = tm_op_attr(op, "conv_type");
+  const tm_type *x = elem_of(operand_type(op, 0)), *r = operand_type(op, 3), *y = result_type(op);
+  if (!ct || ct->kind != TM_ATTR_TYPE) return tm_op_error(ctx, op, "expected a type attribute 'conv_type'");
+  if (!r || !y || !tm_type_is_shaped(r) || !tm_type_is_shaped(y) || r->rank != y->rank ||
+      memcmp(r->dims, y->dims, sizeof(int64_t) * (size_t)y->rank))
+    return tm_op_error(ctx, op, "expected residual of the result's shape, got '%s'", tstr(ctx, r));
+  const tm_type *es[] = {ct->type, elem_of(r), elem_of(y)};
+  static const char *const what[] = {"conv_type", "residual", "result"};
+  for (int i = 0; i < 3; i++) {
+    bool ok = is_float(x) ? es[i] == x : is_qact(es[i]) && es[i]->storage == elem_of(y)->storage;
+    if (!ok)
+      return tm_op_error(ctx, op, "expected %s element type to be %s, got '%s'", what[i],
+                         is_float(x) ? tstr(ctx, x) : "a per-tensor quantization of the result's storage",
+                         tstr(ctx, es[i]));
+  }
+  static const char *const acts[] = {"none", "relu", "relu_n1_to_1", "relu6"};
+  const char *act;
+  size_t n;
+  if (get_str(ctx, op, "add_activation", "none", &act, &n)) return -1;
+  for (size_t i = 0; i < TM_COUNTOF(acts); i++)
+    if (str_is(act, n, acts[i])) return 0;
+  return tm_op_error(ctx, op,
+                     "attribute 'add_activation' must be \"none\", \"relu\", \"relu_n1_to_1\" or \"relu6\", "
+                     "got %s",
+                     quoted(ctx, act, n));
+}
 int tm_tmd_verify_depthwise(tm_ctx *ctx, tm_op *op) { return verify_conv_types(ctx, op, "filter", 3, false); }
 int tm_tmd_verify_fully_connected(tm_ctx *ctx, tm_op *op) {
   bool keep;

@@ -1,4 +1,4 @@
-/* passes/lower_elementwise.c — kernels of the elementwise ops: add, sub, mul, maximum,
+/* passes/lower_elementwise.c — kernels of the elementwise ops: add, sub, mul, div, maximum,
  * minimum (with numpy broadcasting), the activations, quantize, dequantize, batch_norm. */
 #include <math.h>
 #include <string.h>
@@ -15,12 +15,13 @@ static void broadcast_idx(lw_fn *F, const tm_type *t, const lw_nest *N, tm_value
 }
 
 /* --------------------------------------------------------------- binary ops ------- */
-typedef enum { B_ADD, B_SUB, B_MUL, B_MAX, B_MIN } binop;
+typedef enum { B_ADD, B_SUB, B_MUL, B_DIV, B_MAX, B_MIN } binop;
 
 static binop binop_of(const tm_op *op) {
   if (tm_op_is(op, "tm.add")) return B_ADD;
   if (tm_op_is(op, "tm.sub")) return B_SUB;
   if (tm_op_is(op, "tm.mul")) return B_MUL;
+  if (tm_op_is(op, "tm.div")) return B_DIV;
   if (tm_op_is(op, "tm.maximum")) return B_MAX;
   return B_MIN;
 }
@@ -29,7 +30,10 @@ static binop binop_of(const tm_op *op) {
  * (el1 > el2 ? el1 : el2).  int8: reference_integer_ops AddFunc (and Sub): inputs shifted
  * left by 20 and rescaled to twice the larger input scale, summed, rescaled to the
  * output (add_common.cc's multipliers); MulElementwise: MBQM((x1 - zp1) * (x2 - zp2)) with
- * QuantizeMultiplier(s1 * s2 / s_out); maximum/minimum compare the stored values. */
+ * QuantizeMultiplier(s1 * s2 / s_out); maximum/minimum compare the stored values.
+ * int16: TFLite Micro runs the same general paths (reference_ops::AddGeneralParamScale,
+ * SubElementwise, the MulElementwise template) with a left shift of 15 and the int16
+ * range. */
 int lw_lower_binary(lw_lower *W, tm_op *op) {
   lw_fn *F = lw_fn_of(W);
   binop k = binop_of(op);
@@ -37,9 +41,13 @@ int lw_lower_binary(lw_lower *W, tm_op *op) {
   lw_quant aq = lw_quant_of(a->type), bq = lw_quant_of(b->type), oq = lw_quant_of(y->type);
   bool flt = lw_is_f32(&aq) && lw_is_f32(&bq) && lw_is_f32(&oq);
   bool q8 = lw_is_q8(&aq) && lw_is_q8(&bq) && lw_is_q8(&oq);
+  bool q16 = lw_is_q16(&aq) && lw_is_q16(&bq) && lw_is_q16(&oq);
   bool plain = is_plain_int(&aq) && aq.storage == bq.storage && aq.storage == oq.storage;
-  if (!flt && !q8 && !plain)
-    return lw_unsupported(W, op, "only f32, per-tensor int8 and plain integer operands are supported");
+  if (!flt && !q8 && !q16 && !plain)
+    return lw_unsupported(W, op, "only f32, per-tensor int8 or int16 and plain integer operands are supported");
+  /* int16 zero points are 0 (the verifier's rule, TFLite's too), which keeps the i32
+   * intermediates (x << 15, x1 * x2) in range. */
+  const int left_shift = q16 ? 15 : 20;
   int32_t lo = 0, hi = 0;
   float flo = 0, fhi = 0;
   int fact = 0;
@@ -56,7 +64,7 @@ int lw_lower_binary(lw_lower *W, tm_op *op) {
       double s1 = lw_fscale(aq.scale), s2 = lw_fscale(bq.scale);
       double twice_max = 2 * (s1 > s2 ? s1 : s2);
       if (lw_qmul(W, op, s1 / twice_max, &q1, &e1) || lw_qmul(W, op, s2 / twice_max, &q2, &e2) ||
-          lw_qmul(W, op, twice_max / ((double)(1 << 20) * lw_fscale(oq.scale)), &qo, &eo))
+          lw_qmul(W, op, twice_max / ((double)(1 << left_shift) * lw_fscale(oq.scale)), &qo, &eo))
         return -1;
       if (e1 > 0 || e2 > 0 || eo > 0) return lw_unsupported(W, op, "the output scale is too small for TFLite's add");
     } else if (k == B_MUL) {
@@ -78,6 +86,7 @@ int lw_lower_binary(lw_lower *W, tm_op *op) {
     case B_ADD: r = lw_addf(F, x1, x2); break;
     case B_SUB: r = lw_subf(F, x1, x2); break;
     case B_MUL: r = lw_mulf(F, x1, x2); break;
+    case B_DIV: r = lw_divf(F, x1, x2); break;
     case B_MAX: r = lw_select(F, lw_cmpf(F, LW_FOGT, x1, x2), x1, x2); break;
     case B_MIN: r = lw_select(F, lw_cmpf(F, LW_FOLT, x1, x2), x1, x2); break;
     }
@@ -87,6 +96,7 @@ int lw_lower_binary(lw_lower *W, tm_op *op) {
     case B_ADD: r = lw_addi(F, x1, x2); break;
     case B_SUB: r = lw_subi(F, x1, x2); break;
     case B_MUL: r = lw_muli(F, x1, x2); break;
+    case B_DIV: r = lw_divsi(F, x1, x2); break; /* truncates, as C, ONNX and TFLite */
     case B_MAX: r = lw_maxsi(F, x1, x2); break;
     case B_MIN: r = lw_minsi(F, x1, x2); break;
     }
@@ -99,7 +109,7 @@ int lw_lower_binary(lw_lower *W, tm_op *op) {
     if (k == B_MUL) {
       raw = lw_mbqm(F, lw_muli(F, v1, v2), lw_ci32(F, qo), lw_ci32(F, eo));
     } else {
-      tm_value *shift = lw_ci32(F, 20);
+      tm_value *shift = lw_ci32(F, left_shift);
       tm_value *s1 = lw_mbqm(F, lw_shli(F, v1, shift), lw_ci32(F, q1), lw_ci32(F, e1));
       tm_value *s2 = lw_mbqm(F, lw_shli(F, v2, shift), lw_ci32(F, q2), lw_ci32(F, e2));
       raw = lw_mbqm(F, k == B_ADD ? lw_addi(F, s1, s2) : lw_subi(F, s1, s2), lw_ci32(F, qo), lw_ci32(F, eo));
@@ -264,6 +274,126 @@ static const char *hard_swish_table(const lw_quant *in, const lw_quant *out, flo
   return NULL;
 }
 
+/* int16 relu, relu6 and leaky_relu (TFLite Micro's ReluQuantized<int16_t>,
+ * Relu6Quantized<int16_t>, QuantizeLeakyRelu<int16_t>) have the parameters of the int8
+ * tables above, but 65536-entry tables would not fit: the same arithmetic runs at run
+ * time.  Returns NULL and sets *why when the quantization is unusable. */
+static tm_value *act16(lw_fn *F, int kind, const lw_quant *in, const lw_quant *out, float alpha, tm_value *v,
+                       const char **why) {
+  const tm_type *i32 = lw_i32(F);
+  tm_value *d = lw_int_to(F, v, i32), *r;
+  if (kind == 1) { /* relu6: x > six ? six : (x < zero ? zero : x) on stored values */
+    if (in->scale != out->scale || in->zp != out->zp)
+      return *why = "TFLite Micro's RELU6 needs one quantization for input and result", NULL;
+    float six_f = roundf(6.0f / (float)in->scale);
+    if (!(fabsf(six_f) < 1e9f)) return *why = "the input scale gives no quantized 6", NULL;
+    int32_t six = (int32_t)six_f + (int32_t)in->zp;
+    six = six < INT16_MIN ? INT16_MIN : six > INT16_MAX ? INT16_MAX : six;
+    tm_value *six_v = lw_ci32(F, six), *zero = lw_ci32(F, in->zp);
+    tm_value *low = lw_select(F, lw_cmpi(F, LW_SLT, d, zero), zero, d);
+    return lw_int_to(F, lw_select(F, lw_cmpi(F, LW_SGT, d, six_v), six_v, low), out->storage);
+  }
+  if (in->zp) d = lw_addi(F, d, lw_ci32(F, -in->zp));
+  int32_t lo = INT16_MIN;
+  if (kind == 0) { /* relu */
+    int32_t q;
+    int shift;
+    if (!tm_quantize_multiplier(lw_fscale(in->scale) / lw_fscale(out->scale), &q, &shift) || shift > 30)
+      return *why = "the scales give no usable multiplier", NULL;
+    r = lw_mbqm(F, d, lw_ci32(F, q), lw_ci32(F, shift));
+    if (out->zp > lo) lo = (int32_t)out->zp;
+  } else { /* leaky_relu */
+    int32_t qi, qa;
+    int si, sa;
+    float s_in = (float)in->scale, s_out = (float)out->scale;
+    if (!tm_quantize_multiplier((double)(s_in / s_out), &qi, &si) || si > 30 ||
+        !tm_quantize_multiplier((double)(s_in * alpha / s_out), &qa, &sa) || sa > 30)
+      return *why = "the scales and alpha give no usable multipliers", NULL;
+    tm_value *pos = lw_mbqm(F, d, lw_ci32(F, qi), lw_ci32(F, si));
+    tm_value *neg = lw_mbqm(F, d, lw_ci32(F, qa), lw_ci32(F, sa));
+    r = lw_select(F, lw_cmpi(F, LW_SGE, d, lw_ci32(F, 0)), pos, neg);
+  }
+  if (out->zp) r = lw_addi(F, r, lw_ci32(F, out->zp));
+  return lw_int_to(F, lw_clamp_i32(F, r, lo, INT16_MAX), out->storage);
+}
+
+/* TFLite's sigmoid(i / 24) in 0.16 format (sigmoid_table_uint16, shared by the int16
+ * logistic and tanh kernels: tanh(x) = 2 * sigmoid(2x) - 1). */
+static const int32_t sigmoid_table[256] = {
+    32768, 33451, 34133, 34813, 35493, 36169, 36843, 37513, 38180, 38841, 39498, 40149, 40794, 41432, 42064, 42688,
+    43304, 43912, 44511, 45102, 45683, 46255, 46817, 47369, 47911, 48443, 48964, 49475, 49975, 50464, 50942, 51409,
+    51865, 52311, 52745, 53169, 53581, 53983, 54374, 54755, 55125, 55485, 55834, 56174, 56503, 56823, 57133, 57433,
+    57724, 58007, 58280, 58544, 58800, 59048, 59288, 59519, 59743, 59959, 60168, 60370, 60565, 60753, 60935, 61110,
+    61279, 61441, 61599, 61750, 61896, 62036, 62172, 62302, 62428, 62549, 62666, 62778, 62886, 62990, 63090, 63186,
+    63279, 63368, 63454, 63536, 63615, 63691, 63765, 63835, 63903, 63968, 64030, 64090, 64148, 64204, 64257, 64308,
+    64357, 64405, 64450, 64494, 64536, 64576, 64614, 64652, 64687, 64721, 64754, 64786, 64816, 64845, 64873, 64900,
+    64926, 64950, 64974, 64997, 65019, 65039, 65060, 65079, 65097, 65115, 65132, 65149, 65164, 65179, 65194, 65208,
+    65221, 65234, 65246, 65258, 65269, 65280, 65291, 65301, 65310, 65319, 65328, 65337, 65345, 65352, 65360, 65367,
+    65374, 65381, 65387, 65393, 65399, 65404, 65410, 65415, 65420, 65425, 65429, 65433, 65438, 65442, 65445, 65449,
+    65453, 65456, 65459, 65462, 65465, 65468, 65471, 65474, 65476, 65479, 65481, 65483, 65485, 65488, 65489, 65491,
+    65493, 65495, 65497, 65498, 65500, 65501, 65503, 65504, 65505, 65507, 65508, 65509, 65510, 65511, 65512, 65513,
+    65514, 65515, 65516, 65517, 65517, 65518, 65519, 65520, 65520, 65521, 65522, 65522, 65523, 65523, 65524, 65524,
+    65525, 65525, 65526, 65526, 65526, 65527, 65527, 65528, 65528, 65528, 65529, 65529, 65529, 65529, 65530, 65530,
+    65530, 65530, 65531, 65531, 65531, 65531, 65531, 65532, 65532, 65532, 65532, 65532, 65532, 65533, 65533, 65533,
+    65533, 65533, 65533, 65533, 65533, 65534, 65534, 65534, 65534, 65534, 65534, 65534, 65534, 65534, 65534, 65535};
+
+/* CheckedLog2 (float arithmetic): the rounded log2 of x, and whether x is a power of two. */
+static bool checked_log2(float x, int *log2) {
+  const float l = logf(x) * (1.0f / logf(2.0f)), r = roundf(l);
+  *log2 = (int)r;
+  return fabsf(l - r) < 1e-3f;
+}
+
+/* int16 logistic and tanh (reference_integer_ops::Logistic / Tanh on int16 with TFLite
+ * Micro's logistic_common.cc / tanh.cc parameters): the input scaled to 1/(3 * 4096)
+ * by (x * m + round) >> shift, its magnitude split into a table index (>> 9 for logistic,
+ * >> 8 for tanh) and an interpolation fraction, mirrored for negative inputs. */
+static tm_value *sigmoid16(lw_fn *F, lw_lower *W, bool tanh_, const lw_quant *in, const lw_quant *out, tm_value *x,
+                           const char **why) {
+  /* the verifier holds the result to scale 2^-15 and zero point 0 */
+  int in_log2;
+  if (in->zp) return *why = "int16 logistic and tanh need input zero point 0", NULL;
+  if (!((float)in->scale > 0.0f)) return *why = "the input scale is out of range", NULL;
+  bool pot = checked_log2((float)in->scale, &in_log2);
+  int shift = 12 + in_log2;
+  int32_t mult;
+  pot &= shift == 0 || (tanh_ && shift == 1);
+  if (pot) {
+    mult = 3 << shift, shift = 0;
+  } else {
+    double m = (double)(float)in->scale * 4096.0 * 3.0;
+    shift = 0;
+    while (m <= 32767.0 / 2.0 && shift <= 30) shift++, m *= 2.0;
+    if (m > 32767.0) return *why = "the input scale is too large for TFLite's int16 table", NULL;
+    mult = (int32_t)m;
+  }
+  const tm_type *i32 = lw_i32(F);
+  tm_value *table = lw_get_global(F, lw_global_i32(W->M, "sigmoid_table", 256, sigmoid_table, F->loc));
+  tm_value *d = lw_muli(F, lw_int_to(F, x, i32), lw_ci32(F, mult));
+  if (shift > 0) d = lw_shrsi(F, lw_addi(F, d, lw_ci32(F, 1 << (shift - 1))), lw_ci32(F, shift));
+  tm_value *zero = lw_ci32(F, 0), *nonneg = lw_cmpi(F, LW_SGE, d, zero);
+  tm_value *mag = lw_select(F, nonneg, d, lw_subi(F, zero, d));
+  const int bits = tanh_ ? 8 : 9;
+  tm_value *uh = lw_shrsi(F, mag, lw_ci32(F, bits));
+  tm_value *sat = lw_cmpi(F, LW_SGE, uh, lw_ci32(F, 255));
+  /* the index is clamped so that the (unused) saturated lanes load in bounds */
+  tm_value *ia = lw_cast(F, "arith.index_cast", lw_minsi(F, uh, lw_ci32(F, 254)), lw_index(F));
+  tm_value *ib = lw_add_idx(F, ia, lw_cidx(F, 1));
+  tm_value *ua = lw_load(F, table, 1, &ia), *ub = lw_load(F, table, 1, &ib);
+  tm_value *ut = lw_andi(F, mag, lw_ci32(F, (1 << bits) - 1));
+  tm_value *interp = lw_addi(F, lw_shli(F, ua, lw_ci32(F, bits)), lw_muli(F, ut, lw_subi(F, ub, ua)));
+  tm_value *r = lw_select(F, sat, lw_ci32(F, tanh_ ? 0xFFFF << 8 : 0x7FFF << 10), interp), *pos, *neg;
+  if (tanh_) {
+    pos = lw_addi(F, r, lw_ci32(F, -(1 << 23) + (1 << 7)));
+    neg = lw_subi(F, lw_ci32(F, (1 << 23) + (1 << 7) - 1), r);
+  } else {
+    pos = lw_addi(F, r, lw_ci32(F, 1 << 9));
+    neg = lw_subi(F, lw_ci32(F, (1 << 25) + (1 << 9) - 1), r);
+  }
+  r = lw_shrsi(F, lw_select(F, nonneg, pos, neg), lw_ci32(F, tanh_ ? 8 : 10));
+  return lw_int_to(F, r, out->storage);
+}
+
 /* Float activations follow reference_ops: relu (x < 0 ? 0 : x), relu6, leaky_relu
  * (x > 0 ? x : x * alpha), logistic 1 / (1 + exp(-x)), tanh, hard_swish
  * x * min(6, max(0, x + 3)) / 6 with std::min/max's comparisons. */
@@ -272,7 +402,9 @@ int lw_lower_unary(lw_lower *W, tm_op *op) {
   tm_value *x = tm_op_operand(op, 0), *y = tm_op_result(op, 0);
   lw_quant xq = lw_quant_of(x->type), oq = lw_quant_of(y->type);
   bool flt = lw_is_f32(&xq) && lw_is_f32(&oq);
-  if (!flt && !(lw_is_q8(&xq) && lw_is_q8(&oq))) return lw_unsupported(W, op, "only f32 and per-tensor int8 are supported");
+  bool q16 = lw_is_q16(&xq) && lw_is_q16(&oq);
+  if (!flt && !q16 && !(lw_is_q8(&xq) && lw_is_q8(&oq)))
+    return lw_unsupported(W, op, "only f32, per-tensor int8 and (all but hard_swish) int16 are supported");
   static const struct {
     const char *name;
     lut_fn table;
@@ -284,7 +416,20 @@ int lw_lower_unary(lw_lower *W, tm_op *op) {
   while (!tm_op_is(op, kinds[kind].name)) kind++;
   float alpha = (float)tm_op_attr_float(op, "alpha", 0.2);
 
+  if (q16 && kind > 4) return lw_unsupported(W, op, "int16 %s is not supported", kinds[kind].name + 3);
   tm_value *xm = lw_in(W, x), *lut = NULL;
+  if (q16) {
+    tm_value *ym = lw_out(W, y);
+    lw_nest N;
+    lw_nest_begin(F, &N, y->type->rank, y->type->dims);
+    const char *why = NULL;
+    tm_value *v = lw_load(F, xm, N.rank, N.iv);
+    tm_value *r = kind > 2 ? sigmoid16(F, W, kind == 4, &xq, &oq, v, &why) : act16(F, kind, &xq, &oq, alpha, v, &why);
+    if (!r) return lw_unsupported(W, op, "%s", why);
+    lw_store(F, r, ym, N.rank, N.iv);
+    lw_nest_end(F, &N);
+    return 0;
+  }
   if (!flt) {
     int8_t table[256];
     const char *why = kinds[kind].table(&xq, &oq, alpha, table);
@@ -356,8 +501,11 @@ static tm_value *round_to_i32(lw_fn *F, tm_value *v) {
   return lw_subi(F, lw_addi(F, t, up), down);
 }
 
+/* int16 activations (TFLite's 16x8) are quantized and dequantized by the same kernels. */
+static bool is_q8_or_q16(const lw_quant *q) { return lw_is_q8(q) || lw_is_q16(q); }
+
 /* quantize: float -> q is reference_ops::AffineQuantize (x / s in float, TfLiteRound,
- * + zp, clamp to the storage type); q -> q is reference_ops::Requantize
+ * + zp, clamp to the storage type: int8 or int16); q -> q is reference_ops::Requantize
  * (MBQM(x - zp_in, s_in / s_out) + zp_out, clamped).  dequantize: (float)(s * (q - zp)),
  * which the f32 product computes exactly as TFLite's double one rounded to float. */
 int lw_lower_quantize(lw_lower *W, tm_op *op) {
@@ -368,11 +516,13 @@ int lw_lower_quantize(lw_lower *W, tm_op *op) {
   int32_t q = 0;
   int e = 0;
   if (deq) {
-    if (!lw_is_q8(&xq) || !lw_is_f32(&oq)) return lw_unsupported(W, op, "only per-tensor int8 to f32 is supported");
+    if (!is_q8_or_q16(&xq) || !lw_is_f32(&oq))
+      return lw_unsupported(W, op, "only per-tensor int8 or int16 to f32 is supported");
   } else if (lw_is_f32(&xq)) {
-    if (!lw_is_q8(&oq)) return lw_unsupported(W, op, "only f32 to per-tensor int8 is supported");
+    if (!is_q8_or_q16(&oq)) return lw_unsupported(W, op, "only f32 to per-tensor int8 or int16 is supported");
   } else {
-    if (!lw_is_q8(&xq) || !lw_is_q8(&oq)) return lw_unsupported(W, op, "only per-tensor int8 requantization is supported");
+    if (!is_q8_or_q16(&xq) || !is_q8_or_q16(&oq))
+      return lw_unsupported(W, op, "only per-tensor int8 or int16 requantization is supported");
     if (lw_qmul(W, op, lw_fscale(xq.scale) / lw_fscale(oq.scale), &q, &e)) return -1;
   }
   tm_value *xm = lw_in(W, x), *ym = lw_out(W, y);
@@ -393,7 +543,8 @@ int lw_lower_quantize(lw_lower *W, tm_op *op) {
       i = lw_mbqm(F, d, lw_ci32(F, q), lw_ci32(F, e));
     }
     if (oq.zp) i = lw_addi(F, i, lw_ci32(F, oq.zp));
-    r = lw_int_to(F, lw_clamp_i32(F, i, -128, 127), oq.storage);
+    bool wide = oq.storage->width == 16;
+    r = lw_int_to(F, lw_clamp_i32(F, i, wide ? -32768 : -128, wide ? 32767 : 127), oq.storage);
   }
   lw_store(F, r, ym, N.rank, N.iv);
   lw_nest_end(F, &N);

@@ -3,6 +3,8 @@
  * kernel loop for loop (reference_ops for float, reference_integer_ops for int8 and the
  * 16x8 int16 variants), so float sums are accumulated in the same order and integer
  * results are bit-exact. */
+#include <string.h>
+
 #include "passes/lowering.h"
 
 /* ---------------------------------------------------------------- helpers ------- */
@@ -99,32 +101,42 @@ static void requant_materialize(lw_lower *W, requant *r, const char *base) {
   r->sg = lw_get_global(F, lw_global_i32(W->M, tm_arena_printf(W->ctx, "%s_shift", base), r->n, r->shift, F->loc));
 }
 
-/* MBQM(acc, q[ch], shift[ch]) + zp, clamped to [lo, hi], truncated to `to`. */
-static tm_value *requantize(lw_fn *F, requant *r, tm_value *ch, tm_value *acc, int64_t zp, int32_t lo, int32_t hi,
-                            const tm_type *to) {
+/* The channel's (q, shift) as values: constants when uniform, else loads of the tables
+ * (i64, and for shift the total shift, when wide). */
+static void requant_params(lw_fn *F, requant *r, tm_value *ch, tm_value **q, tm_value **s) {
+  if (r->wide) {
+    const tm_type *i64 = lw_i64(F);
+    *q = r->uniform ? lw_ci64(F, r->q[0]) : lw_cast(F, "arith.extsi", lw_load(F, r->qg, 1, &ch), i64);
+    *s = r->uniform ? lw_ci64(F, r->shift[0]) : lw_cast(F, "arith.extsi", lw_load(F, r->sg, 1, &ch), i64);
+  } else {
+    *q = r->uniform ? lw_ci32(F, r->q[0]) : lw_load(F, r->qg, 1, &ch);
+    *s = r->uniform ? lw_ci32(F, r->shift[0]) : lw_load(F, r->sg, 1, &ch);
+  }
+}
+
+/* MBQM(acc, q, shift) + zp, clamped to [lo, hi], truncated to `to`. */
+static tm_value *requant_apply(lw_fn *F, requant *r, tm_value *q, tm_value *s, tm_value *acc, int64_t zp, int32_t lo,
+                               int32_t hi, const tm_type *to) {
   tm_value *v;
   if (r->wide) {
     /* (x * q16 + 2^(total_shift - 1)) >> total_shift, kept to 32 bits */
-    const tm_type *i64 = lw_i64(F);
-    tm_value *q64, *s64, *round;
-    if (r->uniform) {
-      q64 = lw_ci64(F, r->q[0]);
-      s64 = lw_ci64(F, r->shift[0]);
-      round = lw_ci64(F, INT64_C(1) << (r->shift[0] - 1));
-    } else {
-      q64 = lw_cast(F, "arith.extsi", lw_load(F, r->qg, 1, &ch), i64);
-      s64 = lw_cast(F, "arith.extsi", lw_load(F, r->sg, 1, &ch), i64);
-      round = lw_shli(F, lw_ci64(F, 1), lw_subi(F, s64, lw_ci64(F, 1)));
-    }
-    v = lw_cast(F, "arith.trunci", lw_shrsi(F, lw_addi(F, lw_muli(F, acc, q64), round), s64), lw_i32(F));
+    tm_value *round = r->uniform ? lw_ci64(F, INT64_C(1) << (r->shift[0] - 1))
+                                 : lw_shli(F, lw_ci64(F, 1), lw_subi(F, s, lw_ci64(F, 1)));
+    v = lw_cast(F, "arith.trunci", lw_shrsi(F, lw_addi(F, lw_muli(F, acc, q), round), s), lw_i32(F));
   } else {
-    tm_value *q = r->uniform ? lw_ci32(F, r->q[0]) : lw_load(F, r->qg, 1, &ch);
-    tm_value *s = r->uniform ? lw_ci32(F, r->shift[0]) : lw_load(F, r->sg, 1, &ch);
     v = lw_mbqm(F, acc, q, s);
   }
   if (zp) v = lw_addi(F, v, lw_ci32(F, zp));
   v = lw_clamp_i32(F, v, lo, hi);
   return lw_int_to(F, v, to);
+}
+
+/* MBQM(acc, q[ch], shift[ch]) + zp, clamped to [lo, hi], truncated to `to`. */
+static tm_value *requantize(lw_fn *F, requant *r, tm_value *ch, tm_value *acc, int64_t zp, int32_t lo, int32_t hi,
+                            const tm_type *to) {
+  tm_value *q, *s;
+  requant_params(F, r, ch, &q, &s);
+  return requant_apply(F, r, q, s, acc, zp, lo, hi, to);
 }
 
 /* Load an element widened to the accumulator type, plus an offset (skipped when 0). */
@@ -165,6 +177,298 @@ static const tm_type *int_kernel_types(lw_lower *W, tm_op *op, const lw_quant *x
   return has_bias && is_int(bq, 32) ? lw_i32(F) : lw_i64(F);
 }
 
+/* ------------------------------------------------- specialized depthwise ------- */
+/* The loop nest the depthwise-lowering pass asks for with the attributes
+ * tm.dw_channel_loop = "inner" | "outer" and tm.dw_in_place (docs/passes.md).  The output
+ * plane is cut into five regions: the rows above and below the interior, and left of,
+ * inside and right of it; every region gets the taps unrolled, each guarded only by the
+ * bounds checks some output of that region can fail (none inside the interior), so the
+ * interior is straight-line code.  The sums are the reference's, tap for tap in the same
+ * order, so the results are the same bits. */
+typedef struct dw {
+  lw_lower *W;
+  lw_fn *F;
+  bool flt;
+  const tm_type *acc_t, *out_t;
+  tm_value *xm, *wm, *bm, *ym, *tmp;
+  int64_t N, H, Wi, C, M, KH, KW, OH, OW, sh, sw, dh, dw, pt, pl;
+  int64_t in_off, zp_out;
+  requant *rq;
+  int32_t lo, hi;
+  float flo, fhi;
+  int fact;
+  bool loop_border; /* tm.dw_loop_border: taps as loops outside the interior (less flash) */
+  tm_value *adjg; /* per output channel: bias + in_off * (sum of its taps), when the weights are constants */
+} dw_kernel;
+
+/* What the taps and the epilogue of one output channel use: hoisted out of the spatial
+ * loops when the channel loop is outermost. */
+typedef struct dw_chan {
+  tm_value *ic, *oc;
+  tm_value **w;      /* widened weights per tap, or NULL: loaded at each tap */
+  tm_value *init;    /* the accumulator's start where taps may be skipped */
+  tm_value *adj;     /* ... and where none is (no input offset per tap), or NULL */
+  tm_value *q, *s;   /* requantization */
+  tm_value *bias;    /* float: added last */
+} dw_chan;
+
+static void dw_chan_load(dw_kernel *D, dw_chan *ch, tm_value *ic, tm_value *oc, bool hoist_weights) {
+  lw_fn *F = D->F;
+  ch->ic = ic, ch->oc = oc, ch->w = NULL, ch->adj = NULL, ch->bias = NULL;
+  if (hoist_weights) {
+    ch->w = TM_NEW_ARRAY(tm_ctx_arena(D->W->ctx), tm_value *, D->KH * D->KW);
+    for (int64_t ky = 0; ky < D->KH; ky++)
+      for (int64_t kx = 0; kx < D->KW; kx++) {
+        tm_value *wi[] = {lw_cidx(F, 0), lw_cidx(F, ky), lw_cidx(F, kx), oc};
+        tm_value *v = lw_load(F, D->wm, 4, wi);
+        ch->w[ky * D->KW + kx] = D->flt ? v : lw_int_to(F, v, D->acc_t);
+      }
+  }
+  if (D->flt) {
+    ch->init = lw_cf32(F, 0.0f);
+    ch->bias = D->bm ? lw_load(F, D->bm, 1, &oc) : lw_cf32(F, 0.0f);
+    return;
+  }
+  ch->init = D->bm ? lw_int_to(F, lw_load(F, D->bm, 1, &oc), D->acc_t) : lw_cint(F, D->acc_t, 0);
+  if (D->adjg) ch->adj = lw_load(F, D->adjg, 1, &oc);
+  requant_params(F, D->rq, oc, &ch->q, &ch->s);
+}
+
+/* The taps, unrolled: each guarded only by the bounds checks some output of the region
+ * [ya, yb) x [xa, xb) can fail, and left out where every output of it fails one. */
+static tm_value *dw_taps_unrolled(dw_kernel *D, dw_chan *ch, tm_value *n, tm_value *oy, tm_value *ox, int64_t ya,
+                                  int64_t yb, int64_t xa, int64_t xb, tm_value *acc, int64_t off) {
+  lw_fn *F = D->F;
+  for (int64_t ky = 0; ky < D->KH; ky++) {
+    int64_t ylo = ya * D->sh - D->pt + ky * D->dh, yhi = (yb - 1) * D->sh - D->pt + ky * D->dh;
+    if (yhi < 0 || ylo >= D->H) continue; /* outside for every output of the region */
+    tm_value *iy = lw_affine(F, oy, D->sh, ky * D->dh - D->pt);
+    for (int64_t kx = 0; kx < D->KW; kx++) {
+      int64_t xlo = xa * D->sw - D->pl + kx * D->dw, xhi = (xb - 1) * D->sw - D->pl + kx * D->dw;
+      if (xhi < 0 || xlo >= D->Wi) continue;
+      tm_value *ix = lw_affine(F, ox, D->sw, kx * D->dw - D->pl), *cond = NULL;
+      tm_value *checks[4] = {
+          ylo < 0 ? lw_cmpi(F, LW_SGE, iy, lw_cidx(F, 0)) : NULL,
+          yhi >= D->H ? lw_cmpi(F, LW_SLT, iy, lw_cidx(F, D->H)) : NULL,
+          xlo < 0 ? lw_cmpi(F, LW_SGE, ix, lw_cidx(F, 0)) : NULL,
+          xhi >= D->Wi ? lw_cmpi(F, LW_SLT, ix, lw_cidx(F, D->Wi)) : NULL,
+      };
+      for (int i = 0; i < 4; i++)
+        if (checks[i]) cond = cond ? lw_andi(F, cond, checks[i]) : checks[i];
+      lw_if tif;
+      tm_value *before = acc;
+      if (cond) lw_if_begin(F, &tif, cond, 1, &D->acc_t);
+      tm_value *wv = ch->w ? ch->w[ky * D->KW + kx] : NULL;
+      if (!wv) {
+        tm_value *wi[] = {lw_cidx(F, 0), lw_cidx(F, ky), lw_cidx(F, kx), ch->oc};
+        wv = D->flt ? lw_load(F, D->wm, 4, wi) : load_acc(F, D->wm, 4, wi, 0, D->acc_t);
+      }
+      tm_value *xi[] = {n, iy, ix, ch->ic};
+      if (D->flt) acc = lw_addf(F, acc, lw_mulf(F, lw_load(F, D->xm, 4, xi), wv));
+      else acc = lw_addi(F, acc, lw_muli(F, wv, load_acc(F, D->xm, 4, xi, off, D->acc_t)));
+      if (cond) {
+        lw_if_else(F, &tif, 1, &acc);
+        acc = lw_if_end(F, &tif, 1, &before)[0];
+      }
+    }
+  }
+  return acc;
+}
+
+/* The taps as loops with every check a tap of the region can fail (border regions under
+ * tm.dw_loop_border: big kernels' unrolled border copies cost flash). */
+static tm_value *dw_taps_looped(dw_kernel *D, dw_chan *ch, tm_value *n, tm_value *oy, tm_value *ox, int64_t ya,
+                                int64_t yb, int64_t xa, int64_t xb, tm_value *acc) {
+  lw_fn *F = D->F;
+  bool y_lo = ya * D->sh - D->pt < 0, y_hi = (yb - 1) * D->sh - D->pt + (D->KH - 1) * D->dh >= D->H;
+  bool x_lo = xa * D->sw - D->pl < 0, x_hi = (xb - 1) * D->sw - D->pl + (D->KW - 1) * D->dw >= D->Wi;
+  loop lky, lkx;
+  loop_begin(F, &lky, D->KH, 1, &acc);
+  tm_value *iy = lw_add_idx(F, lw_affine(F, oy, D->sh, -D->pt), lw_affine(F, lky.iv, D->dh, 0));
+  loop_begin(F, &lkx, D->KW, 1, lky.args);
+  tm_value *ix = lw_add_idx(F, lw_affine(F, ox, D->sw, -D->pl), lw_affine(F, lkx.iv, D->dw, 0)), *cond = NULL;
+  tm_value *checks[4] = {
+      y_lo ? lw_cmpi(F, LW_SGE, iy, lw_cidx(F, 0)) : NULL,
+      y_hi ? lw_cmpi(F, LW_SLT, iy, lw_cidx(F, D->H)) : NULL,
+      x_lo ? lw_cmpi(F, LW_SGE, ix, lw_cidx(F, 0)) : NULL,
+      x_hi ? lw_cmpi(F, LW_SLT, ix, lw_cidx(F, D->Wi)) : NULL,
+  };
+  for (int i = 0; i < 4; i++)
+    if (checks[i]) cond = cond ? lw_andi(F, cond, checks[i]) : checks[i];
+  tm_value *in = lkx.args[0], *out;
+  lw_if tif;
+  if (cond) lw_if_begin(F, &tif, cond, 1, &D->acc_t);
+  tm_value *wi[] = {lw_cidx(F, 0), lky.iv, lkx.iv, ch->oc}, *xi[] = {n, iy, ix, ch->ic};
+  if (D->flt) {
+    out = lw_addf(F, in, lw_mulf(F, lw_load(F, D->xm, 4, xi), lw_load(F, D->wm, 4, wi)));
+  } else {
+    tm_value *wv = load_acc(F, D->wm, 4, wi, 0, D->acc_t);
+    out = lw_addi(F, in, lw_muli(F, wv, load_acc(F, D->xm, 4, xi, D->in_off, D->acc_t)));
+  }
+  if (cond) {
+    lw_if_else(F, &tif, 1, &out);
+    out = lw_if_end(F, &tif, 1, &in)[0];
+  }
+  return loop_end1(F, &lky, loop_end1(F, &lkx, out));
+}
+
+/* The result of output (n, oy, ox) of a channel, for oy in [ya, yb) and ox in [xa, xb). */
+static tm_value *dw_point(dw_kernel *D, dw_chan *ch, tm_value *n, tm_value *oy, tm_value *ox, int64_t ya, int64_t yb,
+                          int64_t xa, int64_t xb) {
+  lw_fn *F = D->F;
+  bool interior = ya * D->sh - D->pt >= 0 && (yb - 1) * D->sh - D->pt + (D->KH - 1) * D->dh < D->H &&
+                  xa * D->sw - D->pl >= 0 && (xb - 1) * D->sw - D->pl + (D->KW - 1) * D->dw < D->Wi;
+  bool adjusted = interior && ch->adj;
+  tm_value *acc = adjusted ? ch->adj : ch->init;
+  int64_t off = adjusted ? 0 : D->in_off;
+  if (!interior && D->loop_border) acc = dw_taps_looped(D, ch, n, oy, ox, ya, yb, xa, xb, acc);
+  else acc = dw_taps_unrolled(D, ch, n, oy, ox, ya, yb, xa, xb, acc, off);
+  if (!D->flt) return requant_apply(F, D->rq, ch->q, ch->s, acc, D->zp_out, D->lo, D->hi, D->out_t);
+  tm_value *r = lw_addf(F, acc, ch->bias);
+  return D->fact > 0 ? lw_clamp_f(F, r, lw_cf32(F, D->flo), lw_cf32(F, D->fhi)) : r;
+}
+
+/* A loop a..b (none for one iteration). */
+static void range_begin(lw_fn *F, loop *l, int64_t a, int64_t b) {
+  l->real = b - a != 1;
+  if (l->real) {
+    lw_for_begin(F, &l->f, lw_cidx(F, a), lw_cidx(F, b), lw_cidx(F, 1), 0, NULL);
+    l->iv = l->f.iv;
+  } else {
+    l->iv = lw_cidx(F, a);
+  }
+}
+
+/* The outputs of one region.  ch is the hoisted channel (channel loop outermost), or NULL:
+ * then the channel loops are innermost, inside this region's spatial loops. */
+static void dw_region(dw_kernel *D, dw_chan *ch, tm_value *n, int64_t ya, int64_t yb, int64_t xa, int64_t xb) {
+  if (ya >= yb || xa >= xb) return;
+  lw_fn *F = D->F;
+  loop ly, lx, lc, lm;
+  range_begin(F, &ly, ya, yb);
+  range_begin(F, &lx, xa, xb);
+  dw_chan inner;
+  if (!ch) {
+    loop_begin(F, &lc, D->C, 0, NULL);
+    loop_begin(F, &lm, D->M, 0, NULL);
+    tm_value *oc = D->M == 1 ? lc.iv : lw_add_idx(F, lw_affine(F, lc.iv, D->M, 0), lm.iv);
+    dw_chan_load(D, &inner, lc.iv, oc, false);
+  }
+  dw_chan *c = ch ? ch : &inner;
+  tm_value *r = dw_point(D, c, n, ly.iv, lx.iv, ya, yb, xa, xb);
+  if (D->tmp) {
+    tm_value *ti[] = {ly.iv, lx.iv};
+    lw_store(F, r, D->tmp, 2, ti);
+  } else {
+    tm_value *yi[] = {n, ly.iv, lx.iv, c->oc};
+    lw_store(F, r, D->ym, 4, yi);
+  }
+  if (!ch) {
+    loop_end0(F, &lm);
+    loop_end0(F, &lc);
+  }
+  loop_end0(F, &lx);
+  loop_end0(F, &ly);
+}
+
+/* The first and one-past-last output index whose taps all fall inside [0, in). */
+static void interior(int64_t out, int64_t in, int64_t k, int64_t stride, int64_t dil, int64_t pad, int64_t *a,
+                     int64_t *b) {
+  int64_t first = (pad + stride - 1) / stride, last = in - 1 + pad - (k - 1) * dil;
+  int64_t end = last < 0 ? 0 : last / stride + 1;
+  *a = first < out ? first : out;
+  *b = end < *a ? *a : end > out ? out : end;
+}
+
+static void dw_plane(dw_kernel *D, dw_chan *ch, tm_value *n) {
+  int64_t y0, y1, x0, x1;
+  interior(D->OH, D->H, D->KH, D->sh, D->dh, D->pt, &y0, &y1);
+  interior(D->OW, D->Wi, D->KW, D->sw, D->dw, D->pl, &x0, &x1);
+  dw_region(D, ch, n, 0, y0, 0, D->OW);
+  dw_region(D, ch, n, y0, y1, 0, x0);
+  dw_region(D, ch, n, y0, y1, x0, x1);
+  dw_region(D, ch, n, y0, y1, x1, D->OW);
+  dw_region(D, ch, n, y1, D->OH, 0, D->OW);
+}
+
+/* bias[oc] + in_off * sum of channel oc's weights, as i32 (two's complement, as the
+ * run-time sum wraps), when the filter and the bias are constants; else NULL. */
+static tm_value *dw_adjusted_bias(dw_kernel *D, tm_value *w, tm_value *b) {
+  const tm_attr *wv = tm_value_const(w), *bv = b ? tm_value_const(b) : NULL;
+  if (D->flt || !D->in_off || D->acc_t != lw_i32(D->F) || !wv || (b && !bv)) return NULL;
+  int64_t O = D->C * D->M;
+  int32_t *adj = TM_NEW_ARRAY(tm_ctx_arena(D->W->ctx), int32_t, O);
+  for (int64_t oc = 0; oc < O; oc++) {
+    uint32_t sum = bv ? (uint32_t)tm_dense_get_int(bv, oc) : 0;
+    for (int64_t t = 0; t < D->KH * D->KW; t++)
+      sum += (uint32_t)D->in_off * (uint32_t)tm_dense_get_int(wv, t * O + oc);
+    adj[oc] = (int32_t)sum;
+  }
+  lw_fn *F = D->F;
+  return lw_get_global(F, lw_global_i32(D->W->M, "dwconv_bias", O, adj, F->loc));
+}
+
+/* The specialized nest.  In place (depth multiplier 1, the input's bytes dead after this
+ * op): the output is a view of the input's raw buffer and every channel's plane goes
+ * through a one-channel temporary, then over that channel.  In NHWC with C channels in
+ * both views, byte offset k holds channel k mod C in the input and in the output, so
+ * writing output channel c touches only input channel c, which no later channel reads;
+ * this needs only N*OH*OW <= N*H*W (checked by the pass and here). */
+static int lower_dw_special(dw_kernel *D, tm_op *op, tm_value *w, tm_value *b, tm_value *y) {
+  lw_lower *W = D->W;
+  lw_fn *F = D->F;
+  const char *order = tm_op_attr_str(op, "tm.dw_channel_loop", "inner");
+  bool outer = !strcmp(order, "outer");
+  if (!outer && strcmp(order, "inner"))
+    return lw_unsupported(W, op, "tm.dw_channel_loop must be \"inner\" or \"outer\", not \"%s\"", order);
+  D->adjg = dw_adjusted_bias(D, w, b);
+  D->loop_border = tm_op_attr(op, "tm.dw_loop_border") != NULL;
+  lw_buf xb = lw_in_buf(W, tm_op_operand(op, 0));
+  const tm_type *yt = lw_memref_of(W->ctx, y->type);
+  bool in_place = tm_op_attr(op, "tm.dw_in_place") && D->M == 1 && xb.raw && !lw_is_returned(W, y) &&
+                  tm_type_bytes(yt) <= tm_type_bytes(xb.raw->type) && D->OH * D->OW <= D->H * D->Wi;
+  if (in_place) {
+    outer = true;
+    tm_value *ops[] = {xb.raw, lw_cidx(F, 0)};
+    D->ym = lw_op(F, "memref.view", yt, 2, ops, 0, NULL);
+    lw_bind(W, y, (lw_buf){D->ym, xb.raw});
+    /* the one-channel temporary: a raw buffer plan-memory places like any other */
+    int64_t bytes = D->OH * D->OW * (int64_t)(tm_type_elem_bits(yt) / 8), plane[2] = {D->OH, D->OW};
+    const tm_type *raw_t = tm_type_memref(W->ctx, lw_i8(F), 1, &bytes);
+    tm_named_attr align = {tm_intern_cstr(W->ctx, "alignment"), tm_attr_int(W->ctx, NULL, 16)};
+    tm_value *raw = lw_op(F, "memref.alloc", raw_t, 0, NULL, 1, &align);
+    tm_value *vops[] = {raw, lw_cidx(F, 0)};
+    D->tmp = lw_op(F, "memref.view", tm_type_memref(W->ctx, yt->elem, 2, plane), 2, vops, 0, NULL);
+  } else {
+    D->ym = lw_out(W, y);
+  }
+  loop ln, lc, lm;
+  loop_begin(F, &ln, D->N, 0, NULL);
+  if (!outer) {
+    dw_plane(D, NULL, ln.iv);
+  } else {
+    loop_begin(F, &lc, D->C, 0, NULL);
+    loop_begin(F, &lm, D->M, 0, NULL);
+    tm_value *oc = D->M == 1 ? lc.iv : lw_add_idx(F, lw_affine(F, lc.iv, D->M, 0), lm.iv);
+    dw_chan ch;
+    dw_chan_load(D, &ch, lc.iv, oc, true);
+    dw_plane(D, &ch, ln.iv);
+    if (D->tmp) {
+      loop ly, lx;
+      loop_begin(F, &ly, D->OH, 0, NULL);
+      loop_begin(F, &lx, D->OW, 0, NULL);
+      tm_value *ti[] = {ly.iv, lx.iv}, *yi[] = {ln.iv, ly.iv, lx.iv, oc};
+      lw_store(F, lw_load(F, D->tmp, 2, ti), D->ym, 4, yi);
+      loop_end0(F, &lx);
+      loop_end0(F, &ly);
+    }
+    loop_end0(F, &lm);
+    loop_end0(F, &lc);
+  }
+  loop_end0(F, &ln);
+  return 0;
+}
+
 /* ---------------------------------------------------------- convolutions ------- */
 /* conv2d and depthwise_conv2d: TFLite's reference Conv / DepthwiseConv (float) and
  * reference_integer_ops::ConvPerChannel / DepthwiseConvPerChannel (int8):
@@ -177,7 +481,10 @@ static int lower_conv(lw_lower *W, tm_op *op, bool depthwise) {
   tm_value *x = tm_op_operand(op, 0), *w = tm_op_operand(op, 1);
   tm_value *b = op->noperands > 2 ? tm_op_operand(op, 2) : NULL;
   tm_value *y = tm_op_result(op, 0);
-  lw_quant xq = lw_quant_of(x->type), wq = lw_quant_of(w->type), oq = lw_quant_of(y->type);
+  /* tm.conv2d_add: the convolution rounds to conv_type, then adds (lw_residual_add). */
+  const tm_attr *conv_type = tm_op_attr(op, "conv_type");
+  lw_quant xq = lw_quant_of(x->type), wq = lw_quant_of(w->type);
+  lw_quant oq = lw_quant_of(conv_type ? tm_type_with_elem(W->ctx, y->type, conv_type->type) : y->type);
   lw_quant bq = b ? lw_quant_of(b->type) : (lw_quant){0};
   bool flt = lw_is_f32(&xq);
   if (flt && (!lw_is_f32(&wq) || !lw_is_f32(&oq) || (b && !lw_is_f32(&bq))))
@@ -224,6 +531,13 @@ static int lower_conv(lw_lower *W, tm_op *op, bool depthwise) {
 
   tm_value *xm = lw_in(W, x), *wm = lw_in(W, w), *bm = b ? lw_in(W, b) : NULL;
   if (!flt) requant_materialize(W, &rq, depthwise ? "dwconv" : "conv");
+  if (depthwise && tm_op_attr(op, "tm.dw_channel_loop")) {
+    dw_kernel D = {.W = W, .F = F, .flt = flt, .acc_t = acc_t, .out_t = oq.storage, .xm = xm, .wm = wm, .bm = bm,
+            .N = N, .H = H, .Wi = Wi, .C = C, .M = M, .KH = KH, .KW = KW, .OH = OH, .OW = OW, .sh = sh, .sw = sw,
+            .dh = dh, .dw = dw, .pt = pt, .pl = pl, .in_off = in_off, .zp_out = zp_out, .rq = &rq, .lo = lo,
+            .hi = hi, .flo = flo, .fhi = fhi, .fact = fact};
+    return lower_dw_special(&D, op, w, b, y);
+  }
   tm_value *ym = lw_out(W, y);
 
   /* Output loops: n, oy, ox, then oc (conv) or ic, m (depthwise: oc = ic * M + m). */
@@ -308,6 +622,7 @@ static int lower_conv(lw_lower *W, tm_op *op, bool depthwise) {
   } else {
     r = requantize(F, &rq, oc, acc, zp_out, lo, hi, oq.storage);
   }
+  if (conv_type && !(r = lw_residual_add(W, op, r, 4, yi))) return -1;
   lw_store(F, r, ym, 4, yi);
   if (depthwise) loop_end0(F, &lm);
   loop_end0(F, &lc);

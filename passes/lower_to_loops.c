@@ -204,6 +204,7 @@ static const struct {
 } kernels[] = {
     {"tm.const", lower_const},
     {"tm.conv2d", lw_lower_conv2d},
+    {"tm.conv2d_add", lw_lower_conv2d},
     {"tm.depthwise_conv2d", lw_lower_depthwise_conv2d},
     {"tm.fully_connected", lw_lower_fully_connected},
     {"tm.avg_pool2d", lw_lower_pool2d},
@@ -213,6 +214,7 @@ static const struct {
     {"tm.add", lw_lower_binary},
     {"tm.sub", lw_lower_binary},
     {"tm.mul", lw_lower_binary},
+    {"tm.div", lw_lower_binary},
     {"tm.maximum", lw_lower_binary},
     {"tm.minimum", lw_lower_binary},
     {"tm.relu", lw_lower_unary},
@@ -230,6 +232,8 @@ static const struct {
     {"tm.concat", lw_lower_concat},
     {"tm.pad", lw_lower_pad},
     {"tm.strided_slice", lw_lower_strided_slice},
+    {"tm.batch_matmul", lw_lower_batch_matmul},
+    {"tm.transpose_conv", lw_lower_transpose_conv},
 };
 
 static lw_kernel_fn kernel_of(const tm_op *op) {

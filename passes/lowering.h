@@ -194,6 +194,10 @@ static inline bool lw_is_q8_weights(const lw_quant *q) {
   return q->quantized && q->storage->kind == TM_TYPE_INT && q->storage->width == 8;
 }
 static inline bool lw_is_q8(const lw_quant *q) { return lw_is_q8_weights(q) && q->axis < 0; }
+/* int16 activations of TFLite's 16x8 kernels, quantized per tensor. */
+static inline bool lw_is_q16(const lw_quant *q) {
+  return q->quantized && q->axis < 0 && q->storage->kind == TM_TYPE_INT && q->storage->width == 16;
+}
 
 /* The buffer a tensor value lives in: a typed memref, and the raw byte buffer it views
  * (NULL for function arguments, globals and out-params). */
@@ -240,6 +244,9 @@ int lw_unsupported(lw_lower *W, tm_op *op, const char *fmt, ...) __attribute__((
  * located error. */
 typedef int (*lw_kernel_fn)(lw_lower *W, tm_op *op);
 int lw_lower_conv2d(lw_lower *W, tm_op *op);
+/* tm.conv2d_add (passes/lower_fused.c): the residual addition applied to the convolution's
+ * value c at output index idx, inside the conv's output loop; NULL after an error. */
+tm_value *lw_residual_add(lw_lower *W, tm_op *op, tm_value *c, int n, tm_value *const *idx);
 int lw_lower_depthwise_conv2d(lw_lower *W, tm_op *op);
 int lw_lower_fully_connected(lw_lower *W, tm_op *op);
 int lw_lower_pool2d(lw_lower *W, tm_op *op);
@@ -254,6 +261,8 @@ int lw_lower_transpose(lw_lower *W, tm_op *op);
 int lw_lower_concat(lw_lower *W, tm_op *op);
 int lw_lower_pad(lw_lower *W, tm_op *op);
 int lw_lower_strided_slice(lw_lower *W, tm_op *op);
+int lw_lower_batch_matmul(lw_lower *W, tm_op *op);   /* lower_matmul.c */
+int lw_lower_transpose_conv(lw_lower *W, tm_op *op); /* lower_matmul.c */
 
 /* The fused_activation of a quantized result as an i32 clamp range; -1 after an error. */
 int lw_act_range(lw_lower *W, tm_op *op, const lw_quant *out, int32_t *lo, int32_t *hi);

@@ -99,6 +99,14 @@ int tm_pipeline_parse_flag(tm_pipeline *p, const char *flag);
 /* The pipeline in canonical textual form, all options explicit (--dump-pass-pipeline). */
 void tm_pipeline_print(const tm_pipeline *p, void *stdio_file);
 
+/* Named pipelines (passes/pipelines.def): "O2" -> "canonicalize,fuse,...". */
+typedef struct tm_named_pipeline {
+  const char *name, *pipeline, *summary;
+} tm_named_pipeline;
+int tm_named_pipeline_count(void);
+const tm_named_pipeline *tm_named_pipeline_at(int i);
+const tm_named_pipeline *tm_named_pipeline_lookup(const char *name, size_t len); /* NULL if unknown */
+
 typedef struct tm_pass_run_config {
   bool verify_each;           /* tm_verify after every pass; stop on failure */
   bool print_before_all, print_after_all;

@@ -16,8 +16,16 @@
  * touches element x of both, reading A[x] before writing B[x].  Both views must start
  * at byte 0 and have the same shape and element width.  B then shares A's slot.
  *
- * Placement is TFLite Micro's greedy planner: slots by decreasing size, each at the
- * lowest 16-byte aligned offset not overlapping a placed slot alive at the same time.
+ * Placement tries TFLite Micro's greedy planner (slots by decreasing size, each at the
+ * lowest aligned offset not overlapping a placed slot alive at the same time) and best
+ * fit by lifetime (slots by birth, each in the smallest free gap that holds it), and
+ * keeps the smaller arena (option `placement`).
+ *
+ * io-in-arena: the model function's inputs and outputs get slots too.  Their arguments
+ * stay (the interface does not change) but the body uses views of the arena at the
+ * offsets recorded in tm.input_offsets / tm.output_offsets, tagged tm.model_input /
+ * tm.model_output = i; an input is live from the start (the caller wrote it) and an
+ * output until the end (the caller reads it), so a dead input's bytes are reused.
  *
  * tm_memory_report (passes.h) reads a planned function back: views of the arena,
  * offsets, sizes, lifetimes, and the lower bound of any plan of that schedule (the
@@ -34,6 +42,7 @@ typedef struct buffer {
   int64_t size, offset;
   int start, end;    /* lifetime: op indices in the function body */
   int slot;          /* planning: the slot holding it */
+  int io;            /* 0, or 1 + input index, or -(1 + output index) */
   tm_value **aliases; /* the buffer and every memref derived from it */
   int naliases;
 } buffer;
@@ -227,12 +236,42 @@ static int by_size_desc(const void *x, const void *y) {
   return (a->start > b->start) - (a->start < b->start);
 }
 
-/* Returns the arena size: the end of the last slot. */
-static int64_t place(tm_ctx *ctx, slot *slots, int n, int64_t align) {
+static int by_start(const void *x, const void *y) {
+  const slot *a = *(const slot *const *)x, *b = *(const slot *const *)y;
+  if (a->start != b->start) return (a->start > b->start) - (a->start < b->start);
+  return (a->size < b->size) - (a->size > b->size);
+}
+
+typedef enum { PLACE_BY_SIZE, PLACE_BY_LIFETIME, PLACE_COUNT } placement;
+static const char *const placement_names[PLACE_COUNT] = {"size", "lifetime"};
+
+/* The offset for s among the busy ranges (sorted by lo): by size, the lowest that fits;
+ * by lifetime, the one leaving the smallest gap (the end of the arena if none fits). */
+static int64_t choose(const slot *s, const range *busy, int nbusy, int64_t align, placement how) {
+  int64_t best = -1, best_gap = INT64_MAX;
+  for (int j = -1; j < nbusy; j++) {
+    int64_t off = j < 0 ? 0 : align_up(busy[j].hi, align), next = INT64_MAX;
+    bool free = true;
+    for (int k = 0; k < nbusy && free; k++) {
+      if (busy[k].hi > off && busy[k].lo < off + s->size) free = false;
+      else if (busy[k].lo >= off + s->size && busy[k].lo < next) next = busy[k].lo;
+    }
+    if (!free) continue;
+    int64_t gap = next == INT64_MAX ? INT64_MAX : next - off;
+    if (how == PLACE_BY_SIZE ? best < 0 || off < best : gap < best_gap || (gap == best_gap && (best < 0 || off < best))) {
+      best = off;
+      best_gap = gap;
+    }
+  }
+  return best;
+}
+
+/* Sets every slot's offset; returns the arena size: the end of the last slot. */
+static int64_t place(tm_ctx *ctx, slot *slots, int n, int64_t align, placement how) {
   slot **sorted = TM_NEW_ARRAY(tm_ctx_arena(ctx), slot *, n + 1);
   range *busy = TM_NEW_ARRAY(tm_ctx_arena(ctx), range, n + 1);
   for (int i = 0; i < n; i++) sorted[i] = &slots[i];
-  qsort(sorted, (size_t)n, sizeof *sorted, by_size_desc);
+  qsort(sorted, (size_t)n, sizeof *sorted, how == PLACE_BY_SIZE ? by_size_desc : by_start);
   int64_t total = 0;
   for (int i = 0; i < n; i++) {
     slot *s = sorted[i];
@@ -241,13 +280,22 @@ static int64_t place(tm_ctx *ctx, slot *slots, int n, int64_t align) {
       if (sorted[j]->start <= s->end && s->start <= sorted[j]->end)
         busy[nbusy++] = (range){sorted[j]->offset, sorted[j]->offset + sorted[j]->size};
     qsort(busy, (size_t)nbusy, sizeof *busy, by_lo);
-    int64_t off = 0;
-    for (int j = 0; j < nbusy && off + s->size > busy[j].lo; j++)
-      if (busy[j].hi > off) off = align_up(busy[j].hi, align);
-    s->offset = off;
-    if (off + s->size > total) total = off + s->size;
+    s->offset = choose(s, busy, nbusy, align, how);
+    if (s->offset + s->size > total) total = s->offset + s->size;
   }
   return total;
+}
+
+/* Places with `how`, or with each strategy keeping the smallest arena (how < 0). */
+static int64_t place_best(tm_ctx *ctx, slot *slots, int n, int64_t align, int how) {
+  if (how >= 0) return place(ctx, slots, n, align, (placement)how);
+  int best = 0;
+  int64_t best_total = INT64_MAX;
+  for (int h = 0; h < PLACE_COUNT; h++) {
+    int64_t total = place(ctx, slots, n, align, (placement)h);
+    if (total < best_total) best_total = total, best = h;
+  }
+  return place(ctx, slots, n, align, (placement)best);
 }
 
 /* ------------------------------------------------------------------ the pass ------ */
@@ -290,31 +338,94 @@ static bool nested_alloc(tm_op *op, void *user) {
   return false;
 }
 
-static int plan_func(tm_ctx *ctx, tm_op *func, int64_t align, bool in_place) {
+typedef struct plan_opts {
+  int64_t align;
+  bool in_place, io_in_arena;
+  int how; /* a placement, or -1: the best */
+} plan_opts;
+
+/* io-in-arena: each input and output argument's uses go to an alloc at the top of the
+ * body tagged with its index (the views replacing the allocs keep the tag). */
+static void io_to_allocs(tm_ctx *ctx, tm_op *func, tm_block *body) {
+  int k = (int)tm_op_attr_int(func, "tm.num_inputs", 0), n = body->nargs;
+  for (int i = 0; i < n; i++) {
+    tm_value *arg = body->args[i];
+    if (arg->type->kind != TM_TYPE_MEMREF || !tm_type_is_static(arg->type)) continue; /* refused later */
+    tm_builder bld = tm_builder_before(ctx, body->first);
+    tm_named_attr tag = {tm_intern_cstr(ctx, i < k ? "tm.model_input" : "tm.model_output"),
+                         tm_attr_int(ctx, NULL, i < k ? i : i - k)};
+    tm_op_state st = {.name = "memref.alloc", .loc = arg->loc, .nresults = 1, .result_types = &arg->type,
+                      .nattrs = 1, .attrs = &tag};
+    tm_value_replace_all_uses(arg, tm_op_result(tm_build(&bld, &st), 0));
+  }
+}
+
+/* 0, 1 + i for tm.model_input = i, -(1 + i) for tm.model_output = i. */
+static int io_tag(const tm_op *op) {
+  const tm_attr *in = tm_op_attr(op, "tm.model_input"), *out = tm_op_attr(op, "tm.model_output");
+  if (in && in->kind == TM_ATTR_INT) return (int)(1 + in->u.i);
+  if (out && out->kind == TM_ATTR_INT) return (int)-(1 + out->u.i);
+  return 0;
+}
+
+/* An input is live from the start, an output until the end (func.return). */
+static void pin_io(plan *p, buffer *b) {
+  b->io = io_tag(b->def);
+  if (b->io > 0) b->start = 0;
+  if (b->io < 0) b->end = p->nops - 1;
+}
+
+static int by_birth(const void *x, const void *y) {
+  const buffer *a = *(const buffer *const *)x, *b = *(const buffer *const *)y;
+  if (a->start != b->start) return (a->start > b->start) - (a->start < b->start);
+  return (a > b) - (a < b);
+}
+
+static const tm_attr *offsets_attr(tm_ctx *ctx, const plan *p, const slot *slots, int sign, int n) {
+  const tm_attr **elts = TM_NEW_ARRAY(tm_ctx_arena(ctx), const tm_attr *, n + 1);
+  for (int i = 0; i < p->nbufs; i++) {
+    int io = p->bufs[i].io * sign;
+    if (io > 0 && io <= n) elts[io - 1] = tm_attr_int(ctx, NULL, slots[p->bufs[i].slot].offset);
+  }
+  return tm_attr_array(ctx, n, elts);
+}
+
+static int plan_func(tm_ctx *ctx, tm_op *func, const plan_opts *o) {
   plan pl = {.ctx = ctx, .body = tm_func_entry(func)}, *p = &pl;
   tm_block *probe = p->body;
   if (!tm_op_walk(func, nested_alloc, &probe))
     return tm_op_error(ctx, (tm_op *)probe, "plan-memory places function-level allocations only");
+  bool io = o->io_in_arena && tm_op_attr(func, "tm.num_inputs") && p->body->first;
+  int nin = io ? (int)tm_op_attr_int(func, "tm.num_inputs", 0) : 0, nout = io ? p->body->nargs - nin : 0;
+  if (io && (nin < 0 || nout < 0))
+    return tm_op_error(ctx, func, "tm.num_inputs = %d does not fit the %d arguments", nin, p->body->nargs);
+  if (io) io_to_allocs(ctx, func, p->body);
   collect_order(p);
   for (int i = 0; i < p->nops; i++) p->nbufs += tm_op_is(p->order[i], "memref.alloc");
   p->bufs = TM_NEW_ARRAY(tm_ctx_arena(ctx), buffer, p->nbufs + 1);
+  buffer **born = TM_NEW_ARRAY(tm_ctx_arena(ctx), buffer *, p->nbufs + 1);
   slot *slots = TM_NEW_ARRAY(tm_ctx_arena(ctx), slot, p->nbufs + 1);
   int nb = 0, nslots = 0;
   for (int i = 0; i < p->nops; i++) {
     tm_op *op = p->order[i];
     if (!tm_op_is(op, "memref.alloc")) continue;
-    buffer *b = &p->bufs[nb++];
+    buffer *b = &p->bufs[nb];
+    born[nb++] = b;
     b->def = op;
     b->size = tm_type_bytes(op->results[0].type);
     if (op->results[0].type->kind != TM_TYPE_MEMREF || b->size < 0)
       return tm_op_error(ctx, op, "plan-memory needs statically shaped allocations");
     if (trace(p, b, &op->results[0])) return -1;
+    pin_io(p, b);
   }
-  /* slots: one per buffer, unless it can write over a buffer dying where it is born */
-  for (int i = 0; i < p->nbufs; i++) {
-    buffer *b = &p->bufs[i];
+  /* slots, in order of birth: one per buffer, unless it can write over a buffer dying
+   * where it is born */
+  qsort(born, (size_t)p->nbufs, sizeof *born, by_birth);
+  for (int n = 0; n < p->nbufs; n++) {
+    buffer *b = born[n];
+    int i = (int)(b - p->bufs);
     b->slot = -1;
-    for (int j = 0; in_place && j < p->nbufs && b->slot < 0; j++) {
+    for (int j = 0; o->in_place && j < p->nbufs && b->slot < 0; j++) {
       buffer *a = &p->bufs[j];
       if (j == i || a->end != b->start || a->slot < 0 || slots[a->slot].last != j) continue;
       if (can_write_over(p, a, b)) {
@@ -330,7 +441,7 @@ static int plan_func(tm_ctx *ctx, tm_op *func, int64_t align, bool in_place) {
       slots[nslots++] = (slot){.size = b->size, .start = b->start, .end = b->end, .last = i};
     }
   }
-  int64_t total = place(ctx, slots, nslots, align);
+  int64_t total = place_best(ctx, slots, nslots, o->align, o->how);
   tm_value *arena = add_arena_arg(ctx, func, total);
   for (int i = 0; i < p->nbufs; i++) {
     tm_op *alloc = p->bufs[i].def;
@@ -338,12 +449,19 @@ static int plan_func(tm_ctx *ctx, tm_op *func, int64_t align, bool in_place) {
     tm_builder bld = tm_builder_before(ctx, alloc);
     tm_value *ops[2] = {arena, off};
     const tm_type *rt = alloc->results[0].type;
+    int io = p->bufs[i].io;
+    tm_named_attr tag = {tm_intern_cstr(ctx, io > 0 ? "tm.model_input" : "tm.model_output"),
+                         tm_attr_int(ctx, NULL, io > 0 ? io - 1 : -io - 1)};
     tm_op_state st = {.name = "memref.view", .loc = alloc->loc, .noperands = 2, .operands = ops, .nresults = 1,
-                      .result_types = &rt};
+                      .result_types = &rt, .nattrs = io != 0, .attrs = &tag};
     tm_value *view = tm_op_result(tm_build(&bld, &st), 0);
     tm_op_replace(alloc, &view);
   }
   tm_op_set_attr(ctx, func, "tm.arena_bytes", tm_attr_int(ctx, NULL, total));
+  if (io) {
+    tm_op_set_attr(ctx, func, "tm.input_offsets", offsets_attr(ctx, p, slots, 1, nin));
+    tm_op_set_attr(ctx, func, "tm.output_offsets", offsets_attr(ctx, p, slots, -1, nout));
+  }
   return 0;
 }
 
@@ -353,7 +471,7 @@ static bool has_alloc(tm_op *op, void *user) {
 }
 
 /* The model function (tm.num_inputs) and any other function allocating; once. */
-static int plan_if_needed(tm_ctx *ctx, tm_op *func, int64_t align, bool in_place) {
+static int plan_if_needed(tm_ctx *ctx, tm_op *func, const plan_opts *o) {
   if (!tm_func_entry(func) || tm_op_attr(func, "tm.arena_bytes")) return 0;
   bool allocates = !tm_op_walk(func, has_alloc, NULL);
   if (!allocates && !tm_op_attr(func, "tm.num_inputs")) return 0;
@@ -361,7 +479,7 @@ static int plan_if_needed(tm_ctx *ctx, tm_op *func, int64_t align, bool in_place
   if (!strcmp(vis, "private") && !tm_op_attr(func, "tm.num_inputs"))
     return tm_op_error(ctx, func, "plan-memory cannot give private function @%s an arena argument",
                        tm_op_attr_str(func, "sym_name", "?"));
-  return plan_func(ctx, func, align, in_place);
+  return plan_func(ctx, func, o);
 }
 
 static const tm_pass_option options[] = {
@@ -369,21 +487,31 @@ static const tm_pass_option options[] = {
      .help = "Byte alignment of every buffer offset (a power of 2; the arena itself is 16-byte aligned)"},
     {.name = "in-place", .kind = TM_OPT_BOOL, .default_value = "true",
      .help = "Let an elementwise loop nest write its output over an input dying there"},
+    {.name = "io-in-arena", .kind = TM_OPT_BOOL, .default_value = "false",
+     .help = "Place the model's inputs and outputs in the arena too (tm.input_offsets, tm.output_offsets)"},
+    {.name = "placement", .kind = TM_OPT_STRING, .default_value = "best",
+     .help = "Offset assignment: size (greedy by decreasing size), lifetime (best fit by birth), best (the smaller)"},
 };
 
 static int run(tm_ctx *ctx, tm_op *root, const tm_pass_options *opts) {
-  int64_t align = tm_pass_opt_int(opts, "alignment");
-  bool in_place = tm_pass_opt_bool(opts, "in-place");
-  if (align & (align - 1)) return tm_op_error(ctx, root, "plan-memory: alignment %" PRId64 " is not a power of 2", align);
-  if (tm_op_is(root, "func.func")) return plan_if_needed(ctx, root, align, in_place);
+  plan_opts o = {.align = tm_pass_opt_int(opts, "alignment"), .in_place = tm_pass_opt_bool(opts, "in-place"),
+                 .io_in_arena = tm_pass_opt_bool(opts, "io-in-arena"), .how = -1};
+  const char *how = tm_pass_opt_str(opts, "placement");
+  for (int h = 0; h < PLACE_COUNT; h++)
+    if (!strcmp(how, placement_names[h])) o.how = h;
+  if (o.how < 0 && strcmp(how, "best"))
+    return tm_op_error(ctx, root, "plan-memory: placement '%s' is not size, lifetime or best", how);
+  if (o.align & (o.align - 1))
+    return tm_op_error(ctx, root, "plan-memory: alignment %" PRId64 " is not a power of 2", o.align);
+  if (tm_op_is(root, "func.func")) return plan_if_needed(ctx, root, &o);
   TM_FOREACH_OP(op, tm_module_body(root))
-    if (tm_op_is(op, "func.func") && plan_if_needed(ctx, op, align, in_place)) return -1;
+    if (tm_op_is(op, "func.func") && plan_if_needed(ctx, op, &o)) return -1;
   return 0;
 }
 
 TM_REGISTER_PASS(plan_memory, "plan-memory",
-                 "Place every memref.alloc in one arena argument: lifetimes, in-place reuse, greedy best fit", run,
-                 TM_PASS_OPTIONS(options));
+                 "Place every memref.alloc in one arena argument: lifetimes, in-place reuse, best of two placements",
+                 run, TM_PASS_OPTIONS(options));
 
 /* ------------------------------------------------------------------ report -------- */
 /* "model.tflite:op 3 (conv2d_1/Relu)": a file without directories, a TFLite tensor name
@@ -416,6 +544,7 @@ static void report_func(tm_ctx *ctx, tm_op *func, FILE *out) {
     b->offset = off && off->kind == TM_ATTR_INT ? off->u.i : -1;
     b->size = tm_type_bytes(op->results[0].type);
     if (trace(p, b, &op->results[0])) return;
+    pin_io(p, b);
   }
   /* lower bound: the most bytes live at one op; buffers sharing an offset there (an
    * in-place pair) count once */
@@ -443,9 +572,23 @@ static void report_func(tm_ctx *ctx, tm_op *func, FILE *out) {
     buffer *b = &p->bufs[i];
     char live[32];
     snprintf(live, sizeof live, "%d..%d", b->start, b->end);
-    fprintf(out, "  #%-5d %10" PRId64 " %10" PRId64 "  %-11s %s\n", i, b->offset, b->size, live,
-            loc_label(ctx, b->def->loc));
+    const char *at = b->io > 0   ? tm_arena_printf(ctx, "input %d", b->io - 1)
+                     : b->io < 0 ? tm_arena_printf(ctx, "output %d", -b->io - 1)
+                                 : loc_label(ctx, b->def->loc);
+    fprintf(out, "  #%-5d %10" PRId64 " %10" PRId64 "  %-11s %s\n", i, b->offset, b->size, live, at);
   }
+  /* what a caller needs besides stack: the arena, and the inputs and outputs outside it */
+  int64_t k = tm_op_attr_int(func, "tm.num_inputs", -1), io_in = 0, io_out = 0;
+  for (int i = 1; k >= 0 && i < p->body->nargs; i++) {
+    int64_t bytes = tm_type_bytes(p->body->args[i]->type);
+    if (bytes > 0) *(i <= k ? &io_in : &io_out) += bytes;
+  }
+  if (tm_op_attr(func, "tm.input_offsets"))
+    fprintf(out, "  inputs and outputs in the arena: %" PRId64 " + %" PRId64 " bytes; arena + I/O = %" PRId64 " bytes\n",
+            io_in, io_out, total);
+  else if (k >= 0)
+    fprintf(out, "  inputs and outputs outside the arena: %" PRId64 " + %" PRId64 " bytes; arena + I/O = %" PRId64
+                 " bytes\n", io_in, io_out, total + io_in + io_out);
 }
 
 void tm_memory_report(tm_ctx *ctx, tm_op *module, void *stdio_file) {

@@ -11,6 +11,10 @@
  * the measured call went below the caller's stack pointer.  The exit code is 0 when ok and
  * every call returned 0.
  *
+ * A header with NAME_INPUTi_OFFSET / NAME_OUTPUTi_OFFSET (inputs and outputs in the arena)
+ * gets its inputs written into the arena and its outputs read there, NULL pointers passed:
+ * no separate input/output buffers, as on a device, so RAM = arena + stack + .data/.bss.
+ *
  * Build with -DMODEL=name -DMODEL_HEADER=name.h -DTM_TARGET='"cortex-m4"' -DTM_COUNTER_HZ=hz
  * (boards.def); run-on-qemu.py does. */
 #include <string.h>
@@ -40,12 +44,17 @@ static const void *inputs[NUM_INPUTS + 1];
 static void *outputs[NUM_OUTPUTS + 1];
 static int reported; /* only the first mismatch is printed */
 
+/* Where tensor t lives: its own buffer or the arena. */
+static unsigned char *data_of(const tm_tensor *t) {
+  return t->arena_offset >= 0 ? arena + t->arena_offset : (unsigned char *)t->buf;
+}
+
 /* Fresh inputs; outputs poisoned, so that one the model leaves unwritten cannot pass on the
  * previous case's values. */
 static void load(uint32_t c) {
   for (uint32_t i = 0; i < tm_num_inputs; i++)
-    memcpy(tm_inputs[i].buf, tm_case_inputs[c * tm_num_inputs + i], tm_inputs[i].bytes);
-  for (uint32_t o = 0; o < tm_num_outputs; o++) memset(tm_outputs[o].buf, 0x5A, tm_outputs[o].bytes);
+    memcpy(data_of(&tm_inputs[i]), tm_case_inputs[c * tm_num_inputs + i], tm_inputs[i].bytes);
+  for (uint32_t o = 0; o < tm_num_outputs; o++) memset(data_of(&tm_outputs[o]), 0x5A, tm_outputs[o].bytes);
 }
 
 static float f32_at(const unsigned char *p, uint32_t i) {
@@ -71,7 +80,7 @@ static int check(uint32_t c, int *exact) {
   int ok = 1;
   for (uint32_t o = 0; o < tm_num_outputs; o++) {
     const tm_tensor *t = &tm_outputs[o];
-    const unsigned char *got = t->buf, *want = tm_case_outputs[c * tm_num_outputs + o];
+    const unsigned char *got = data_of(t), *want = tm_case_outputs[c * tm_num_outputs + o];
     if (!memcmp(got, want, t->bytes)) continue;
     *exact = 0;
     if (!t->is_f32) {
@@ -103,8 +112,8 @@ static int check(uint32_t c, int *exact) {
 
 int main(void) {
   tm_counter_init();
-  for (uint32_t i = 0; i < tm_num_inputs; i++) inputs[i] = tm_inputs[i].buf;
-  for (uint32_t o = 0; o < tm_num_outputs; o++) outputs[o] = tm_outputs[o].buf;
+  for (uint32_t i = 0; i < tm_num_inputs; i++) inputs[i] = tm_inputs[i].arena_offset >= 0 ? NULL : tm_inputs[i].buf;
+  for (uint32_t o = 0; o < tm_num_outputs; o++) outputs[o] = tm_outputs[o].arena_offset >= 0 ? NULL : tm_outputs[o].buf;
 
   int ok = 1, exact = 1, rc = 0;
   for (uint32_t c = 0; c < tm_num_cases; c++) {

@@ -8,9 +8,10 @@
 #include <stdint.h>
 
 typedef struct {
-  void *buf;      /* 16-byte aligned RAM buffer of `bytes` */
+  void *buf;      /* 16-byte aligned RAM buffer of `bytes`, or NULL when in the arena */
   uint32_t bytes;
   uint8_t is_f32; /* float32 outputs are compared with a tolerance, the rest byte for byte */
+  int32_t arena_offset; /* >= 0: the tensor lives in the arena there (NAME_INPUTi_OFFSET) */
 } tm_tensor;
 
 extern const char tm_model_name[], tm_target_name[];

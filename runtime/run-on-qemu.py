@@ -19,7 +19,8 @@ Prints runtime/harness.c's line and then one summary line
   model=M target=T instructions=I flash_bytes=F ram_bytes=R arena_bytes=A stack_bytes=S
   data_bss_bytes=D bitexact=0|1 ok=0|1
 (flash: the ELF's allocated sections but the embedded test data, i.e. code + constants +
-.data image, libc and harness included; ram: .data + .bss (arena and I/O buffers included)
+.data image, libc and harness included; ram: .data + .bss (arena and I/O buffers included;
+a header with NAME_INPUTi_OFFSET has its inputs and outputs in the arena, no buffers)
 + the measured call's stack high-water mark).  --json FILE writes the same as JSON.
 
 Exit status: 0 pass, 1 wrong output / failed run / bad calibration, 2 bad usage or build
@@ -182,9 +183,12 @@ def write_data_file(path, name, header, target, macros, float_outputs, golden, c
             size = macros.get("%s%d_BYTES" % (key, i))
             if size is None:
                 raise Failure("the model header does not define %s_%s%d_BYTES" % (name, key, i), 2)
-            out.append("static unsigned char %s_buf%d[%d] __attribute__((aligned(16)));" % (kind, i, max(size, 1)))
-            tensors.append("{%s_buf%d, %s_%s%d_BYTES, %d}" % (kind, i, name, key, i,
-                                                                 kind == "out" and i in float_outputs))
+            f32 = int(kind == "out" and i in float_outputs)
+            if "%s%d_OFFSET" % (key, i) in macros:  # in the arena: no buffer of its own
+                tensors.append("{0, %s_%s%d_BYTES, %d, %s_%s%d_OFFSET}" % (name, key, i, f32, name, key, i))
+            else:
+                out.append("static unsigned char %s_buf%d[%d] __attribute__((aligned(16)));" % (kind, i, max(size, 1)))
+                tensors.append("{%s_buf%d, %s_%s%d_BYTES, %d, -1}" % (kind, i, name, key, i, f32))
             for c in range(cases):
                 bin_path = golden_files(golden, kind, c, i, count)
                 data = open(bin_path, "rb").read()
@@ -192,7 +196,7 @@ def write_data_file(path, name, header, target, macros, float_outputs, golden, c
                     raise Failure("%s has %d bytes, %s_%s%d_BYTES is %d" % (bin_path, len(data), name, key, i, size), 2)
                 out.append("static const unsigned char %s%d_%d[%d] TM_TESTDATA = %s;"
                            % (kind, c, i, max(size, 1), c_bytes(data)))
-        out.append("const tm_tensor tm_%sputs[] = {%s};" % (kind, ", ".join(tensors) or "{0, 0, 0}"))
+        out.append("const tm_tensor tm_%sputs[] = {%s};" % (kind, ", ".join(tensors) or "{0, 0, 0, -1}"))
         lists[kind] = ["%s%d_%d" % (kind, c, i) for c in range(cases) for i in range(count)]
     out.append("const unsigned char *const tm_case_inputs[] = {%s};" % (", ".join(lists["in"]) or "0"))
     out.append("const unsigned char *const tm_case_outputs[] = {%s};" % (", ".join(lists["out"]) or "0"))

@@ -35,3 +35,6 @@ if config.mlir_opt:
     config.available_features.add("mlir-opt")
 if os.path.isdir(config.shared_dir):
     config.available_features.add("shared-models")
+# Debian's python3-onnx (importable by /usr/bin/python3 only) writes the ONNX test models.
+if os.path.exists("/usr/bin/python3") and os.system("/usr/bin/python3 -c 'import onnx' 2>/dev/null") == 0:
+    config.available_features.add("python3-onnx")

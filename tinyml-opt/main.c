@@ -4,6 +4,7 @@
  *   tinyml-opt model.tir --emit=c -o out/model.c [--name=model]   (code instead of IR)
  *   tinyml-opt model.tir --emit=lib --target=cortex-m4 -o out/model.a   (through LLVM)
  *   tinyml-opt model.tflite [...]   (a TFLite model is imported instead of parsed)
+ *   tinyml-opt model.onnx [...]     (likewise an ONNX model; --input-shape fixes dynamic dims)
  *
  * Flags are a table (name, alias, kind, field); every registered pass is a flag too.
  * Only this driver prints to the user directly and decides the exit status: 0 on
@@ -23,9 +24,10 @@
 #endif
 
 typedef struct options {
-  const char *input, *output, *pipeline, *print_after, *print_before, *emit, *name, *import, *target, *opt_level;
+  const char *input, *output, *pipeline, *print_after, *print_before, *emit, *name, *import, *target, *opt_level, *input_shape;
   bool verify_each, timing, print_after_all, print_before_all, locations, generic, split, verify_diags,
-      allow_unregistered, dump_pipeline, list_passes, list_ops, help, version, memory_report, list_targets;
+      allow_unregistered, dump_pipeline, list_passes, list_pipelines, list_ops, help, version, memory_report,
+      list_targets;
   char stem[80]; /* --emit's default model name */
 } options;
 
@@ -49,8 +51,10 @@ static const struct flag {
      "For the LLVM emitters (llvm, bc, asm, obj, lib): the target (default: host; see --list-targets)"},
     {"opt-level", NULL, FLAG_VALUE, offsetof(options, opt_level), "0|1|2|3|s|z",
      "For the LLVM emitters: LLVM's optimization level (default: 2)"},
-    {"import", NULL, FLAG_VALUE, offsetof(options, import), "tflite|tir",
-     "Input format (default: tflite for a .tflite file, else tir)"},
+    {"import", NULL, FLAG_VALUE, offsetof(options, import), "tflite|onnx|tir",
+     "Input format (default: by extension, .tflite or .onnx, else tir)"},
+    {"input-shape", NULL, FLAG_VALUE, offsetof(options, input_shape), "<name>:<DxD...>[,...]",
+     "ONNX: fix the dynamic dimensions of graph inputs, e.g. input:1x3x32x32"},
     {"memory-report", NULL, FLAG_BOOL, offsetof(options, memory_report), NULL,
      "After the passes, print the memory plan (see plan-memory) to stderr"},
     {"verify-each", NULL, FLAG_BOOL, offsetof(options, verify_each), NULL, "Verify after every pass (default: true)"},
@@ -77,6 +81,8 @@ static const struct flag {
     {"dump-pass-pipeline", NULL, FLAG_BOOL, offsetof(options, dump_pipeline), NULL,
      "Print the pipeline with every option to stderr before running it"},
     {"list-passes", NULL, FLAG_BOOL, offsetof(options, list_passes), NULL, "List the passes and their options"},
+    {"list-pipelines", NULL, FLAG_BOOL, offsetof(options, list_pipelines), NULL,
+     "List the named pipelines (-O0, -O1, -O2: each also a flag)"},
     {"list-ops", NULL, FLAG_BOOL, offsetof(options, list_ops), NULL, "List the registered ops"},
     {"list-targets", NULL, FLAG_BOOL, offsetof(options, list_targets), NULL, "List the targets of the LLVM emitters"},
     {"version", NULL, FLAG_BOOL, offsetof(options, version), NULL, "Print the version"},
@@ -103,11 +109,17 @@ static const struct flag *find_flag(const char *name, size_t len) {
   return NULL;
 }
 
-/* .tflite models are imported, anything else parsed as IR, unless --import says. */
+/* .tflite and .onnx models are imported, anything else parsed as IR, unless --import says. */
 static bool is_tflite(const options *o) {
   if (o->import) return !strcmp(o->import, "tflite");
   size_t n = o->input ? strlen(o->input) : 0;
   return n >= 7 && !strcmp(o->input + n - 7, ".tflite");
+}
+
+static bool is_onnx(const options *o) {
+  if (o->import) return !strcmp(o->import, "onnx");
+  size_t n = o->input ? strlen(o->input) : 0;
+  return n >= 5 && !strcmp(o->input + n - 5, ".onnx");
 }
 
 /* Flags are "-name" or "--name", values "=value" or the next argument; pass flags go to
@@ -125,6 +137,12 @@ static int parse_args(int argc, char **argv, options *o, tm_pipeline *pipeline) 
     const char *eq = strchr(name, '=');
     size_t len = eq ? (size_t)(eq - name) : strlen(name);
     const struct flag *f = find_flag(name, len);
+    const tm_named_pipeline *np = f || eq ? NULL : tm_named_pipeline_lookup(name, len);
+    if (np) { /* -O2: the named pipeline's passes, in command-line order like pass flags */
+      if (tm_pipeline_parse(pipeline, np->pipeline, a)) return -1;
+      pass_flags = true;
+      continue;
+    }
     if (!f) {
       if (!tm_pass_lookup(name, len)) return usage_error("unknown command line argument '%s' (see --help)", a);
       if (tm_pipeline_parse_flag(pipeline, a)) return -1;
@@ -162,9 +180,10 @@ static int parse_args(int argc, char **argv, options *o, tm_pipeline *pipeline) 
   } else if (o->name || o->target || o->opt_level) {
     return usage_error("--%s needs --emit", o->name ? "name" : o->target ? "target" : "opt-level");
   }
-  if (o->import && strcmp(o->import, "tflite") && strcmp(o->import, "tir"))
-    return usage_error("unknown input format '%s' for --import (tflite or tir)", o->import);
-  if (is_tflite(o) && (o->split || o->verify_diags))
+  if (o->import && strcmp(o->import, "tflite") && strcmp(o->import, "onnx") && strcmp(o->import, "tir"))
+    return usage_error("unknown input format '%s' for --import (tflite, onnx or tir)", o->import);
+  if (o->input_shape && !is_onnx(o)) return usage_error("--input-shape applies to ONNX models only");
+  if ((is_tflite(o) || is_onnx(o)) && (o->split || o->verify_diags))
     return usage_error("--%s needs IR input, not a TFLite model", o->split ? "split-input-file" : "verify-diagnostics");
   const char *lists[] = {o->print_before, o->print_after};
   for (int k = 0; k < 2; k++)
@@ -188,6 +207,9 @@ static void print_help(void) {
     printf("  %-36s %s%s%s\n", left, f->help, f->alias ? (f->alias[1] ? "; alias --" : "; alias -") : "",
            f->alias ? f->alias : "");
   }
+  puts("\nPIPELINES (see --list-pipelines):");
+  for (int i = 0; i < tm_named_pipeline_count(); i++)
+    printf("  -%-35s %s\n", tm_named_pipeline_at(i)->name, tm_named_pipeline_at(i)->summary);
   puts("\nPASSES (each also a flag: --<pass>[='<option>=<value> ...']; see --list-passes):");
   for (int i = 0; i < tm_pass_count(); i++) printf("  --%-34s %s\n", tm_pass_at(i)->arg, tm_pass_at(i)->summary);
 }
@@ -203,6 +225,14 @@ static void list_passes(void) {
       snprintf(left, sizeof left, "%s=%s", opt->name, tm_opt_kind_name(opt->kind));
       printf("      %-28s %s (default: %s)\n", left, opt->help, opt->default_value ? opt->default_value : "none");
     }
+  }
+}
+
+static void list_pipelines(void) {
+  puts("Available pipelines (-<name>):");
+  for (int i = 0; i < tm_named_pipeline_count(); i++) {
+    const tm_named_pipeline *p = tm_named_pipeline_at(i);
+    printf("  -%-23s %s\n      %s\n", p->name, p->summary, p->pipeline);
   }
 }
 
@@ -237,8 +267,15 @@ static int process_chunk(tm_ctx *ctx, const options *o, tm_pipeline *pipeline, c
   };
   tm_timer *t = timer ? tm_timer_child(timer, "Parser") : NULL;
   tm_timer_start(t);
-  tm_op *module = is_tflite(o) ? tm_import_tflite(ctx, filename, (const uint8_t *)chunk->text, chunk->len, NULL)
-                               : tm_parse_module(ctx, filename, chunk->text, chunk->len, &popt);
+  tm_onnx_import_options oopt = {0};
+  tm_op *module = NULL;
+  if (is_onnx(o)) {
+    if (!o->input_shape || tm_onnx_parse_input_shapes(ctx, o->input_shape, &oopt) == 0)
+      module = tm_import_onnx(ctx, filename, (const uint8_t *)chunk->text, chunk->len, &oopt);
+  } else {
+    module = is_tflite(o) ? tm_import_tflite(ctx, filename, (const uint8_t *)chunk->text, chunk->len, NULL)
+                          : tm_parse_module(ctx, filename, chunk->text, chunk->len, &popt);
+  }
   tm_timer_stop(t);
   bool ok = module != NULL;
   if (ok) {
@@ -268,9 +305,10 @@ static int run(tm_ctx *ctx, int argc, char **argv) {
   if (o.help) print_help();
   if (o.version) printf("tinyml-opt version %s\n", TINYML_VERSION);
   if (o.list_passes) list_passes();
+  if (o.list_pipelines) list_pipelines();
   if (o.list_ops) list_ops(ctx);
   if (o.list_targets) tm_list_targets(stdout);
-  if (o.help || o.version || o.list_passes || o.list_ops || o.list_targets) return 0;
+  if (o.help || o.version || o.list_passes || o.list_pipelines || o.list_ops || o.list_targets) return 0;
   if (o.dump_pipeline) tm_pipeline_print(pipeline, stderr);
 
   tm_timer *timer = o.timing ? tm_timing_new(ctx) : NULL;

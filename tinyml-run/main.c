@@ -1,11 +1,11 @@
 /* tinyml-run/main.c — run a model on the host through the C backend.
  *
- *   tinyml-run MODEL.tir|MODEL.tflite --input in0.bin [--input in1.bin ...]
+ *   tinyml-run MODEL.tir|MODEL.tflite|MODEL.onnx --input in0.bin [--input in1.bin ...]
  *              [--output out0.bin ...] [--compare ref0.bin ...]
  *              [--pass-pipeline=...] [--keep DIR] [--cc=COMPILER]
  *
- * Imports or parses the model, lowers it (default pipeline: canonicalize,
- * lower-to-loops when tm ops are left, plan-memory), emits C (model.c, model.h), builds
+ * Imports or parses the model, lowers it (default pipeline: tinyml-opt's -O2 when tm
+ * ops are left, else canonicalize,plan-memory), emits C (model.c, model.h), builds
  * it with a generated harness using the host compiler (--cc, else $TINYML_CC, else cc)
  * at -O2, runs it on the input files (raw tensor bytes), and writes the outputs.  With
  * --compare it checks output i against reference bytes: integers exactly, floats with
@@ -29,7 +29,7 @@
 #define MAX_FILES 64
 
 typedef struct options {
-  const char *model, *pipeline, *keep, *cc;
+  const char *model, *pipeline, *keep, *cc, *input_shape;
   const char *inputs[MAX_FILES], *outputs[MAX_FILES], *compares[MAX_FILES];
   int ninputs, noutputs, ncompares;
   bool help;
@@ -46,16 +46,17 @@ static __attribute__((format(printf, 1, 2))) int fail(const char *fmt, ...) {
 }
 
 static const char usage[] =
-    "USAGE: tinyml-run <model.tir|model.tflite> --input <in0.bin> [--input ...] [options]\n\n"
+    "USAGE: tinyml-run <model.tir|model.tflite|model.onnx> --input <in0.bin> [--input ...] [options]\n\n"
     "Compiles the model to C, builds it with the host compiler, runs it on the inputs.\n\n"
     "OPTIONS:\n"
     "  --input <file>            Raw bytes of the next model input (one per input, in order)\n"
     "  --output <file>           Where to write the next model output\n"
     "  --compare <file>          Reference bytes for the next output: exact for integers,\n"
     "                            max|diff| <= 1e-5*max|ref| + 1e-6 for floats; exit 1 if not\n"
-    "  --pass-pipeline=<p>       Lowering pipeline (default: canonicalize,lower-to-loops,plan-memory)\n"
+    "  --pass-pipeline=<p>       Lowering pipeline (default: tinyml-opt's -O2)\n"
     "  --keep <dir>              Build in <dir> and keep model.c, model.h, main.c, the program\n"
     "  --cc <compiler>           Host C compiler (default: $TINYML_CC, else cc)\n"
+    "  --input-shape <n:DxD,..>  ONNX: fix the dynamic dimensions of graph inputs\n"
     "  --help                    Print this help\n";
 
 static int parse_args(int argc, char **argv, options *o) {
@@ -73,10 +74,10 @@ static int parse_args(int argc, char **argv, options *o) {
       o->help = true;
       continue;
     }
-    static const char *const names[] = {"input", "output", "compare", "pass-pipeline", "keep", "cc"};
+    static const char *const names[] = {"input", "output", "compare", "pass-pipeline", "keep", "cc", "input-shape"};
     int k = 0;
-    while (k < 6 && !(strlen(names[k]) == len && !strncmp(names[k], name, len))) k++;
-    if (k == 6) return fail("unknown argument '%s' (see --help)", a);
+    while (k < 7 && !(strlen(names[k]) == len && !strncmp(names[k], name, len))) k++;
+    if (k == 7) return fail("unknown argument '%s' (see --help)", a);
     if (!value && i + 1 >= argc) return fail("missing value for '%s'", a);
     if (!value) value = argv[++i];
     int *n = k == 0 ? &o->ninputs : k == 1 ? &o->noutputs : &o->ncompares;
@@ -85,7 +86,7 @@ static int parse_args(int argc, char **argv, options *o) {
       if (*n == MAX_FILES) return fail("too many --%s files", names[k]);
       list[(*n)++] = value;
     } else {
-      *(k == 3 ? &o->pipeline : k == 4 ? &o->keep : &o->cc) = value;
+      *(k == 3 ? &o->pipeline : k == 4 ? &o->keep : k == 5 ? &o->cc : &o->input_shape) = value;
     }
   }
   if (!o->help && !o->model) return fail("no model given (see --help)");
@@ -137,7 +138,10 @@ static int run_program(char *const argv[]) {
 }
 
 /* ------------------------------------------------------------------ harness ------- */
-/* main(argc, argv): inputs then outputs as file names; arena and inputs on the heap. */
+/* main(argc, argv): inputs then outputs as file names; arena and inputs on the heap.
+ * With inputs and outputs in the arena (NAME_INPUTi_OFFSET), inputs are read into the
+ * arena and passed as NULL, while outputs still go through buffers: both ways of the
+ * contract run. */
 static int write_harness(const char *path, const tm_model_info *mi) {
   FILE *f = fopen(path, "w");
   if (!f) return fail("cannot write '%s': %s", path, strerror(errno));
@@ -149,6 +153,9 @@ static int write_harness(const char *path, const tm_model_info *mi) {
   for (int i = 0; i < mi->ninputs; i++) fprintf(f, "model_INPUT%d_BYTES, ", i);
   fputs("0};\nstatic const long out_bytes[] = {", f);
   for (int i = 0; i < mi->noutputs; i++) fprintf(f, "model_OUTPUT%d_BYTES, ", i);
+  fputs("0};\nstatic const long in_offsets[] = {", f);
+  for (int i = 0; i < mi->ninputs; i++) fprintf(f, "%s%d%s, ", mi->io_in_arena ? "model_INPUT" : "", mi->io_in_arena ? i : -1,
+                                                mi->io_in_arena ? "_OFFSET" : "");
   fputs("0};\n\n", f);
   fputs("int main(int argc, char **argv) {\n"
         "  const void *inputs[model_NUM_INPUTS + 1];\n"
@@ -161,10 +168,10 @@ static int write_harness(const char *path, const tm_model_info *mi) {
         "  memset(arena, 0xA5, model_ARENA_BYTES);\n"
         "  for (i = 0; i < model_NUM_INPUTS; i++) {\n"
         "    FILE *f = fopen(argv[1 + i], \"rb\");\n"
-        "    void *buf = malloc(in_bytes[i] + 1);\n"
+        "    void *buf = in_offsets[i] >= 0 ? arena + in_offsets[i] : malloc(in_bytes[i] + 1);\n"
         "    if (!f || !buf || fread(buf, 1, in_bytes[i], f) != (size_t)in_bytes[i]) return 3;\n"
         "    fclose(f);\n"
-        "    inputs[i] = buf;\n"
+        "    inputs[i] = in_offsets[i] >= 0 ? NULL : buf;\n"
         "  }\n"
         "  for (i = 0; i < model_NUM_OUTPUTS; i++) {\n"
         "    outputs[i] = malloc(out_bytes[i] + 1);\n"
@@ -242,14 +249,24 @@ static bool has_tm_op(tm_op *op, void *user) {
   return strncmp(op->name, "tm.", 3) != 0;
 }
 
-/* .tflite models are imported, anything else parsed as IR. */
-static tm_op *load_model(tm_ctx *ctx, const char *path) {
+/* A function lower-to-loops produced (it marks them); graphs of no ops have none. */
+static bool has_lowered_func(tm_op *op, void *user) {
+  (void)user;
+  return !(tm_op_is(op, "func.func") && tm_op_attr(op, "tm.num_inputs"));
+}
+
+/* .tflite and .onnx models are imported, anything else parsed as IR. */
+static tm_op *load_model(tm_ctx *ctx, const char *path, const char *input_shape) {
   size_t n, len = strlen(path);
   const char *text = tm_read_file(ctx, path, &n);
   if (!text) return NULL;
   tm_op *module;
   if (len > 7 && !strcmp(path + len - 7, ".tflite")) {
     module = tm_import_tflite(ctx, path, (const uint8_t *)text, n, NULL);
+  } else if (len > 5 && !strcmp(path + len - 5, ".onnx")) {
+    tm_onnx_import_options oopt = {0};
+    if (input_shape && tm_onnx_parse_input_shapes(ctx, input_shape, &oopt)) return NULL;
+    module = tm_import_onnx(ctx, path, (const uint8_t *)text, n, &oopt);
   } else {
     tm_parse_options popt = {0};
     module = tm_parse_module(ctx, path, text, n, &popt);
@@ -261,8 +278,8 @@ static int lower(tm_ctx *ctx, tm_op *module, const char *pipeline_text) {
   tm_pipeline *p = tm_pipeline_new(ctx);
   const char *text = pipeline_text;
   if (!text) {
-    bool graph = !tm_op_walk(module, has_tm_op, NULL);
-    text = tm_arena_printf(ctx, "canonicalize,%splan-memory", graph ? "lower-to-loops," : "");
+    bool graph = !tm_op_walk(module, has_tm_op, NULL) || tm_op_walk(module, has_lowered_func, NULL);
+    text = graph ? tm_named_pipeline_lookup("O2", 2)->pipeline : "canonicalize,plan-memory";
   }
   if (tm_pipeline_parse(p, text, "<pass-pipeline>")) return -1;
   tm_pass_run_config cfg = {.verify_each = true};
@@ -364,7 +381,7 @@ static int check_outputs(const options *o, const tm_model_info *mi, int run, int
 }
 
 static int run(tm_ctx *ctx, const options *o, workdir *w) {
-  tm_op *module = load_model(ctx, o->model);
+  tm_op *module = load_model(ctx, o->model, o->input_shape);
   if (!module || lower(ctx, module, o->pipeline)) return -1;
   tm_model_info mi;
   if (tm_model_info_get(ctx, module, &mi)) return -1;

@@ -1037,26 +1037,41 @@ static int emit_function(emitter *e, symbol *s, const tm_model_info *mi, cbuf *p
   return 0;
 }
 
+/* With inputs and outputs in the arena, a NULL array or entry means "already there";
+ * other pointers are copied in before the run and out after it. */
 static void emit_invoke(emitter *e, const tm_model_info *mi, const symbol *model) {
-  const char *n = e->name, *args = mi->has_arena ? "(int8_t *)arena" : "";
+  const char *n = e->name, *args = mi->has_arena ? "(int8_t *)arena" : "", *copy_out = "";
+  bool io = mi->io_in_arena;
   OUT(e, "\nint %s_invoke(void *arena, const void *const inputs[], void *const outputs[]) {\n", n);
-  if (mi->ninputs) OUT(e, "  if (!inputs) return -1;\n");
-  else OUT(e, "  (void)inputs;\n");
-  if (mi->noutputs) OUT(e, "  if (!outputs) return -1;\n");
-  else OUT(e, "  (void)outputs;\n");
-  if (mi->arena_bytes) OUT(e, "  if (!arena || ((uintptr_t)arena & 15u) != 0) return -1;\n");
+  if (mi->ninputs && !io) OUT(e, "  if (!inputs) return -1;\n");
+  else if (!mi->ninputs) OUT(e, "  (void)inputs;\n");
+  if (mi->noutputs && !io) OUT(e, "  if (!outputs) return -1;\n");
+  else if (!mi->noutputs) OUT(e, "  (void)outputs;\n");
+  if (mi->arena_bytes || io) OUT(e, "  if (!arena || ((uintptr_t)arena & 15u) != 0) return -1;\n");
   else if (!mi->has_arena) OUT(e, "  (void)arena;\n");
+  if (io) e->string = true;
   for (int k = 0; k < 2; k++) {
     int m = k ? mi->noutputs : mi->ninputs;
-    const tm_model_io *io = k ? mi->outputs : mi->inputs;
+    const tm_model_io *io_list = k ? mi->outputs : mi->inputs;
+    const char *side = k ? "outputs" : "inputs";
     for (int i = 0; i < m; i++) {
       ctype c;
-      ctype_of(io[i].type->elem, &c);
-      OUT(e, "  if (!%s[%d]) return -1;\n", k ? "outputs" : "inputs", i);
-      args = S("%s%s(%s%s *)%s[%d]", args, *args ? ", " : "", k ? "" : "const ", c.st, k ? "outputs" : "inputs", i);
+      ctype_of(io_list[i].type->elem, &c);
+      const char *ptr = S("%s[%d]", side, i);
+      if (io) {
+        const char *at = S("(int8_t *)arena + %lld", (long long)io_list[i].offset);
+        const char *cp = S("  if (%s && %s) memcpy(%s, %s, %lld);\n", side, ptr, k ? ptr : at, k ? at : ptr,
+                           (long long)io_list[i].bytes);
+        if (k) copy_out = S("%s%s", copy_out, cp);
+        else OUT(e, "%s", cp);
+        ptr = S("(%s)", at);
+      } else {
+        OUT(e, "  if (!%s) return -1;\n", ptr);
+      }
+      args = S("%s%s(%s%s *)%s", args, *args ? ", " : "", k ? "" : "const ", c.st, ptr);
     }
   }
-  OUT(e, "  %s(%s);\n  return 0;\n}\n", model->cname, args);
+  OUT(e, "  %s(%s);\n%s  return 0;\n}\n", model->cname, args, copy_out);
 }
 
 /* ------------------------------------------------------------------ globals ------- */

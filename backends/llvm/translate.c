@@ -884,6 +884,52 @@ static LLVMValueRef any(tr *t, LLVMValueRef acc, LLVMValueRef cond) {
   return acc ? LLVMBuildOr(t->b, acc, cond, "") : cond;
 }
 
+/* Copies between arena + io->offset and array[i] when the array and the entry are not
+ * NULL; the builder ends in the block after. */
+static void copy_if_given(tr *t, LLVMValueRef arena, LLVMValueRef array, int i, const tm_model_io *io, bool in) {
+  LLVMBasicBlockRef load = new_block(t, ""), copy = new_block(t, ""), next = new_block(t, "");
+  LLVMBuildCondBr(t->b, LLVMBuildIsNull(t->b, array, ""), next, load);
+  LLVMPositionBuilderAtEnd(t->b, load);
+  LLVMValueRef ix = const_int(t->index, i);
+  LLVMValueRef p = LLVMBuildLoad2(t->b, t->ptr, LLVMBuildInBoundsGEP2(t->b, t->ptr, array, &ix, 1, ""), "");
+  LLVMSetAlignment(p, abi_align(t, t->ptr));
+  LLVMBuildCondBr(t->b, LLVMBuildIsNull(t->b, p, ""), next, copy);
+  LLVMPositionBuilderAtEnd(t->b, copy);
+  LLVMValueRef off = const_int(t->index, io->offset);
+  LLVMValueRef at = LLVMBuildInBoundsGEP2(t->b, LLVMInt8TypeInContext(t->lc), arena, &off, 1, "");
+  LLVMValueRef bytes = const_int(t->index, io->bytes);
+  if (in) LLVMBuildMemCpy(t->b, at, 16, p, 1, bytes);
+  else LLVMBuildMemCpy(t->b, p, 1, at, 16, bytes);
+  LLVMBuildBr(t->b, next);
+  LLVMPositionBuilderAtEnd(t->b, next);
+}
+
+/* Inputs and outputs in the arena: only the arena is required; given inputs are copied
+ * in, the model runs on arena + offset, given outputs are copied out. */
+static void define_invoke_io(tr *t, const tm_model_info *mi, LLVMValueRef model, LLVMBasicBlockRef entry,
+                             LLVMBasicBlockRef fail) {
+  LLVMValueRef arena = LLVMGetParam(t->fn, 0), inputs = LLVMGetParam(t->fn, 1), outputs = LLVMGetParam(t->fn, 2);
+  LLVMBasicBlockRef run = new_block(t, "run");
+  LLVMPositionBuilderAtEnd(t->b, entry);
+  LLVMValueRef bits = LLVMBuildPtrToInt(t->b, arena, t->index, "");
+  LLVMValueRef bad = LLVMBuildIsNull(t->b, arena, "");
+  bad = any(t, bad, LLVMBuildIsNotNull(t->b, LLVMBuildAnd(t->b, bits, const_int(t->index, 15), ""), ""));
+  LLVMBuildCondBr(t->b, bad, fail, run);
+  LLVMPositionBuilderAtEnd(t->b, run);
+  for (int i = 0; i < mi->ninputs; i++) copy_if_given(t, arena, inputs, i, &mi->inputs[i], true);
+  int nargs = mi->has_arena + mi->ninputs + mi->noutputs, k = 0;
+  LLVMValueRef *args = new_values(t, nargs);
+  args[k++] = arena;
+  for (int side = 0; side < 2; side++)
+    for (int i = 0; i < (side ? mi->noutputs : mi->ninputs); i++) {
+      LLVMValueRef off = const_int(t->index, (side ? mi->outputs : mi->inputs)[i].offset);
+      args[k++] = LLVMBuildInBoundsGEP2(t->b, LLVMInt8TypeInContext(t->lc), arena, &off, 1, "");
+    }
+  LLVMBuildCall2(t->b, LLVMGlobalGetValueType(model), model, args, (unsigned)nargs, "");
+  for (int i = 0; i < mi->noutputs; i++) copy_if_given(t, arena, outputs, i, &mi->outputs[i], false);
+  LLVMBuildRet(t->b, const_int(LLVMInt32TypeInContext(t->lc), 0));
+}
+
 /* Checks the pointers as the C backend does (NULL arrays or entries, a misaligned arena:
  * -1), loads them and calls the model function. */
 static void define_invoke(tr *t, const tm_model_info *mi, LLVMValueRef invoke, LLVMValueRef model) {
@@ -893,10 +939,15 @@ static void define_invoke(tr *t, const tm_model_info *mi, LLVMValueRef invoke, L
   LLVMSetValueName2(inputs, "inputs", 6);
   LLVMSetValueName2(outputs, "outputs", 7);
   t->fn = invoke;
-  LLVMBasicBlockRef entry = new_block(t, "entry"), load = new_block(t, "load"), run = new_block(t, "run"),
-                    fail = new_block(t, "fail");
+  LLVMBasicBlockRef entry = new_block(t, "entry"), fail = new_block(t, "fail");
   LLVMPositionBuilderAtEnd(t->b, fail);
   LLVMBuildRet(t->b, const_int(i32, -1));
+  if (mi->io_in_arena) {
+    define_invoke_io(t, mi, model, entry, fail);
+    return;
+  }
+  LLVMBasicBlockRef load = new_block(t, "load"), run = new_block(t, "run");
+  LLVMMoveBasicBlockAfter(fail, run); /* the error path last */
 
   LLVMPositionBuilderAtEnd(t->b, entry);
   LLVMValueRef bad = NULL;

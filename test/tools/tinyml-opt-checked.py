@@ -12,7 +12,7 @@ import os
 import subprocess
 import sys
 
-NOT_IR_FLAGS = ("--verify-diagnostics", "--list-passes", "--list-ops", "--help", "-h",
+NOT_IR_FLAGS = ("--verify-diagnostics", "--list-passes", "--list-pipelines", "--list-ops", "--help", "-h",
                 "--version", "--emit")
 
 
