@@ -112,7 +112,11 @@ static int64_t tconv_pad(bool same, int64_t stride, int64_t out, int64_t k) {
 static tm_value *tconv_tap(lw_fn *F, tm_value *o, tm_value *j, int64_t K, int64_t pad, int64_t stride, int64_t in,
                            tm_value **cond) {
   tm_value *t = lw_add_idx(F, o, lw_affine(F, j, 1, pad - K + 1));
-  *cond = lw_andi(F, lw_cmpi(F, LW_SGE, t, lw_cidx(F, 0)), lw_cmpi(F, LW_SLT, t, lw_cidx(F, in * stride)));
+  /* One statement per op: C leaves the order of argument evaluation open, and the
+   * printed IR must not depend on the compiler that built tinyml. */
+  tm_value *ge0 = lw_cmpi(F, LW_SGE, t, lw_cidx(F, 0));
+  tm_value *lt_in = lw_cmpi(F, LW_SLT, t, lw_cidx(F, in * stride));
+  *cond = lw_andi(F, ge0, lt_in);
   if (stride == 1) return t;
   tm_value *whole = lw_cmpi(F, LW_EQ, lw_op2(F, "arith.remsi", t, lw_cidx(F, stride)), lw_cidx(F, 0));
   *cond = lw_andi(F, *cond, whole);
