@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "backends/backend.h"
 #include "frontend/frontend.h"
@@ -284,6 +285,8 @@ static int process_chunk(tm_ctx *ctx, const options *o, tm_pipeline *pipeline, c
     ok = tm_verify(ctx, module) == 0;
     tm_timer_stop(t);
   }
+  /* the target's kernels (lower-to-loops' default target, docs/dsp.md) */
+  if (ok && o->target) tm_op_set_attr(ctx, module, "tm.target", tm_attr_string(ctx, o->target, strlen(o->target)));
   ok = ok && tm_pipeline_run(pipeline, module, &run) == 0;
   if (ok && o->memory_report) tm_memory_report(ctx, module, stderr);
   if (ok && o->emit) {
@@ -333,7 +336,10 @@ static int run(tm_ctx *ctx, int argc, char **argv) {
   if (timer) tm_timing_print(timer, stderr);
   if (out && out != stdout) {
     failed |= fclose(out) != 0;
-    if (failed) remove(o.output); /* no half-written output, as LLVM tools do */
+    /* No half-written output, as LLVM tools do; but never remove a device (-o /dev/null):
+     * a later write would create a regular file in its place. */
+    struct stat st;
+    if (failed && !stat(o.output, &st) && S_ISREG(st.st_mode)) remove(o.output);
   } else if (out) {
     failed |= fflush(stdout) != 0;
   }
