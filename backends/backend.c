@@ -2,6 +2,7 @@
  * model function's interface and the NAME.h header (the contract in backend.h). */
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "backends/backend.h"
 
@@ -30,6 +31,11 @@ const char *tm_header_path(tm_ctx *ctx, const char *path) {
   const char *slash = strrchr(path, '/'), *dot = strrchr(path, '.');
   size_t stem = dot && (!slash || dot > slash + 1) ? (size_t)(dot - path) : strlen(path);
   return tm_arena_printf(ctx, "%.*s.h", (int)stem, path);
+}
+
+void tm_remove_output(const char *path) {
+  struct stat st;
+  if (!stat(path, &st) && S_ISREG(st.st_mode)) remove(path);
 }
 
 /* ------------------------------------------------------------- model interface ---- */

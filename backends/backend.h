@@ -87,5 +87,8 @@ void tm_write_header(tm_ctx *ctx, const tm_model_info *mi, const char *name, con
 bool tm_is_c_identifier(const char *s);
 /* The header beside an output file: out/kws.c -> out/kws.h (context arena). */
 const char *tm_header_path(tm_ctx *ctx, const char *path);
+/* Removes a half-written output after a failure, as LLVM tools do, unless path is not a
+ * regular file: removing a device (-o /dev/null) lets the next writer replace it. */
+void tm_remove_output(const char *path);
 
 #endif /* TM_BACKEND_H */

@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "backends/backend.h"
 #include "frontend/frontend.h"
@@ -336,10 +335,7 @@ static int run(tm_ctx *ctx, int argc, char **argv) {
   if (timer) tm_timing_print(timer, stderr);
   if (out && out != stdout) {
     failed |= fclose(out) != 0;
-    /* No half-written output, as LLVM tools do; but never remove a device (-o /dev/null):
-     * a later write would create a regular file in its place. */
-    struct stat st;
-    if (failed && !stat(o.output, &st) && S_ISREG(st.st_mode)) remove(o.output);
+    if (failed) tm_remove_output(o.output);
   } else if (out) {
     failed |= fflush(stdout) != 0;
   }

@@ -1145,7 +1145,7 @@ static int write_file(tm_ctx *ctx, const char *path, const cbuf *text, const tm_
   else tm_write_header(ctx, mi, name, "C", f);
   if (ferror(f) | fclose(f)) {
     int rc = write_error(ctx, path);
-    remove(path);
+    tm_remove_output(path);
     return rc;
   }
   return 0;
@@ -1192,7 +1192,7 @@ int tm_emit_c(tm_ctx *ctx, tm_op *module, const tm_emit_options *opt) {
 
   if (write_file(ctx, hpath, NULL, &mi, opt->name)) return -1;
   if (write_file(ctx, opt->path, &file, &mi, opt->name)) {
-    remove(hpath);
+    tm_remove_output(hpath);
     return -1;
   }
   return 0;

@@ -196,7 +196,7 @@ static int write_file(tm_ctx *ctx, const char *path, const char *data, size_t le
   else tm_write_header(ctx, mi, name, "LLVM", f);
   if (ferror(f) | fclose(f)) {
     int rc = write_error(ctx, path);
-    remove(path);
+    tm_remove_output(path);
     return rc;
   }
   return 0;
@@ -277,7 +277,7 @@ static int emit(tm_ctx *ctx, tm_op *module, const tm_emit_options *opt, out_kind
 
   if (write_file(ctx, opt->path, out.data, out.len, NULL, NULL)) return -1;
   if (write_file(ctx, tm_header_path(ctx, opt->path), NULL, 0, &mi, opt->name)) {
-    remove(opt->path);
+    tm_remove_output(opt->path);
     return -1;
   }
   return 0;
