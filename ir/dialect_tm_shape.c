@@ -435,6 +435,33 @@ int tm_tmd_verify_conv_add(tm_ctx *ctx, tm_op *op) {
                      "got %s",
                      quoted(ctx, act, n));
 }
+/* conv2d_fc / depthwise_conv2d_fc (made by the fuse pass): the convolution's checks on
+ * operands 0-2, conv_result of the convolution's element type (checked for shape by
+ * infer), then the FULLY_CONNECTED's weights and bias: float, or int8 weights per tensor
+ * or along axis 0 with an i32 bias. */
+int tm_tmd_verify_conv_fc(tm_ctx *ctx, tm_op *op) {
+  if (verify_conv_types(ctx, op, "filter", tm_op_is(op, "tm.depthwise_conv2d_fc") ? 3 : 0, false)) return -1;
+  const tm_attr *cr = tm_op_attr(op, "conv_result");
+  const tm_type *x = elem_of(operand_type(op, 0)), *y = elem_of(result_type(op));
+  const tm_type *w = elem_of(operand_type(op, 3)), *b = elem_of(operand_type(op, 4));
+  if (!cr || cr->kind != TM_ATTR_TYPE || !tm_type_is_shaped(cr->type))
+    return tm_op_error(ctx, op, "expected a tensor type attribute 'conv_result'");
+  const tm_type *c = elem_of(cr->type);
+  if (is_float(x) ? c != x : !(is_qact(c) && c->storage == y->storage))
+    return elem_mismatch(ctx, op, "conv_result", c, "input", x);
+  if (is_float(x)) {
+    if (w != x) return elem_mismatch(ctx, op, "fc_weights", w, "input", x);
+    if (b != x) return elem_mismatch(ctx, op, "fc_bias", b, "input", x);
+    return 0;
+  }
+  if (!is_quant(w) || !q_signed(w) || qbits(w) != 8 || (!per_tensor(w) && w->axis != 0))
+    return tm_op_error(ctx, op, "expected fc_weights quantized with i8 storage per tensor or along axis 0, got '%s'",
+                       tstr(ctx, w));
+  const tm_type *bs = tm_type_storage(b);
+  if (!bs || bs->kind != TM_TYPE_INT || bs->width != 32 || bs->signedness == TM_UNSIGNED)
+    return tm_op_error(ctx, op, "expected fc_bias element type i32, got '%s'", tstr(ctx, b));
+  return 0;
+}
 int tm_tmd_verify_depthwise(tm_ctx *ctx, tm_op *op) { return verify_conv_types(ctx, op, "filter", 3, false); }
 int tm_tmd_verify_fully_connected(tm_ctx *ctx, tm_op *op) {
   bool keep;
@@ -477,6 +504,25 @@ int tm_tmd_infer_depthwise(tm_ctx *ctx, tm_op *op, const tm_type **rt) {
     return -1;
   int64_t dims[4] = {x->dims[0], out[0], out[1], w->dims[3]};
   return set_result(ctx, op, rt, requant_elem(op, x->elem), 4, dims);
+}
+
+/* The convolution's shape (conv_result's), then the FULLY_CONNECTED's without keep_num_dims. */
+int tm_tmd_infer_conv_fc(tm_ctx *ctx, tm_op *op, const tm_type **rt) {
+  const tm_type *conv, *w = operand_type(op, 3);
+  bool dw = tm_op_is(op, "tm.depthwise_conv2d_fc");
+  if ((dw ? tm_tmd_infer_depthwise : tm_tmd_infer_conv2d)(ctx, op, &conv)) return -1;
+  const tm_attr *cr = tm_op_attr(op, "conv_result");
+  if (!cr || cr->kind != TM_ATTR_TYPE || !tm_type_is_shaped(cr->type) || cr->type->rank != 4 ||
+      memcmp(cr->type->dims, conv->dims, 4 * sizeof(int64_t)))
+    return tm_op_error(ctx, op, "expected conv_result of shape [%" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 "]",
+                       conv->dims[0], conv->dims[1], conv->dims[2], conv->dims[3]);
+  if (expect_rank(ctx, op, "fc_weights", w, 2, " ([out, in])") || check_bias(ctx, op, 4, w->dims[0])) return -1;
+  int64_t n = tm_type_numel(conv), in = w->dims[1];
+  if (in < 1 || n % in != 0)
+    return tm_op_error(ctx, op, "expected conv_result element count (%" PRId64 ") to be a multiple of the fc_weights "
+                       "input size (%" PRId64 ")", n, in);
+  int64_t dims[2] = {n / in, w->dims[0]};
+  return set_result(ctx, op, rt, requant_elem(op, operand_type(op, 0)->elem), 2, dims);
 }
 
 /* The output size is not a function of the input (TFLite passes it as an operand; here
@@ -992,6 +1038,13 @@ int64_t tm_tmd_macs_depthwise(const tm_op *op) {
 int64_t tm_tmd_macs_transpose_conv(const tm_op *op) {
   const tm_type *w = operand_type(op, 1);
   return tm_tmd_sat_mul(count(operand_type(op, 0)), tm_tmd_sat_mul(dim(w, 0) * dim(w, 1), dim(w, 2)));
+}
+/* the convolution's MACs (conv_result) + the FULLY_CONNECTED's */
+int64_t tm_tmd_macs_conv_fc(const tm_op *op) {
+  const tm_attr *cr = tm_op_attr(op, "conv_result");
+  const tm_type *w = operand_type(op, 1), *c = cr && cr->kind == TM_ATTR_TYPE ? cr->type : NULL;
+  int64_t taps = dim(w, 1) * dim(w, 2) * (tm_op_is(op, "tm.depthwise_conv2d_fc") ? 1 : dim(w, 3));
+  return tm_tmd_sat_mul(count(c), taps) + tm_tmd_sat_mul(count(result_type(op)), dim(operand_type(op, 3), 1));
 }
 /* batch*out * in */
 int64_t tm_tmd_macs_fully_connected(const tm_op *op) {

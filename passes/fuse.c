@@ -330,6 +330,47 @@ static bool fold_residual_add(tm_rewriter *rw, tm_op *add) {
   return false;
 }
 
+/* ------------------------------------------------------- conv into dense ------ */
+/* fully_connected(reshape?(conv(x, w, b)), fw, fb) -> conv_fc(x, w, b, fw, fb): the
+ * convolution's result is never stored; each value, rounded to the conv's own type
+ * (conv_result) as before, is multiplied into the FULLY_CONNECTED's accumulators inside
+ * the conv's output loop (int8: the same int32 sums; float: in the FC's order, the flat
+ * NHWC index).  A conv batch of one that is one FC row, constant FC weights and bias, no
+ * keep_num_dims or activation on the FC; float, or per-tensor int8 activations. */
+static bool fold_conv_fc(tm_rewriter *rw, tm_op *fc) {
+  tm_ctx *ctx = rw->ctx;
+  tm_value *v = tm_op_operand(fc, 0), *fw = fc->noperands == 3 ? tm_op_operand(fc, 1) : NULL;
+  const tm_attr *keep = tm_op_attr(fc, "keep_num_dims");
+  if (!fw || !tm_value_const(fw) || !tm_value_const(tm_op_operand(fc, 2)) || (keep && keep->u.b) ||
+      strcmp(tm_op_attr_str(fc, "fused_activation", "none"), "none"))
+    return false;
+  tm_op *reshape = v->def && tm_op_is(v->def, "tm.reshape") && tm_value_has_one_use(v) ? v->def : NULL;
+  tm_value *cv = reshape ? tm_op_operand(reshape, 0) : v;
+  tm_op *conv = cv->def;
+  bool dw = conv && tm_op_is(conv, "tm.depthwise_conv2d");
+  if (!conv || !(dw || tm_op_is(conv, "tm.conv2d")) || conv->noperands != 3 || !tm_value_has_one_use(cv)) return false;
+  const tm_type *ct = cv->type, *x = tm_op_operand(conv, 0)->type, *y = fc->results[0].type;
+  if (!tm_type_is_static(ct) || ct->rank != 4 || ct->dims[0] != 1 || !tm_type_is_static(fw->type) ||
+      fw->type->rank != 2 || tm_type_numel(ct) != fw->type->dims[1] ||
+      (reshape && tm_type_elem(v->type) != tm_type_elem(ct)))
+    return false;
+  if (!(is_f32(x) && is_f32(ct) && is_f32(y)) && !(is_q8_tensor(x) && is_q8_tensor(ct) && is_q8_tensor(y)))
+    return false;
+  tm_value *operands[5] = {tm_op_operand(conv, 0), tm_op_operand(conv, 1), tm_op_operand(conv, 2), fw,
+                           tm_op_operand(fc, 2)};
+  tm_named_attr *attrs = TM_NEW_ARRAY(tm_ctx_arena(ctx), tm_named_attr, conv->nattrs + 1);
+  int nattrs = 0;
+  for (int k = 0; k < conv->nattrs; k++) attrs[nattrs++] = conv->attrs[k];
+  attrs[nattrs++] = (tm_named_attr){tm_intern_cstr(ctx, "conv_result"), tm_attr_type(ctx, ct)};
+  tm_op_state st = {.name = dw ? "tm.depthwise_conv2d_fc" : "tm.conv2d_fc", .loc = fc->loc, .noperands = 5,
+                    .operands = operands, .nresults = 1, .result_types = &y, .nattrs = nattrs, .attrs = attrs};
+  tm_value *r = tm_op_result(tm_rw_create_before(rw, fc, &st), 0);
+  tm_rw_replace_op(rw, fc, &r);
+  if (reshape) tm_rw_erase_op(rw, reshape);
+  tm_rw_erase_op(rw, conv);
+  return true;
+}
+
 /* ---------------------------------------------------------------------- pass ------ */
 static const tm_pattern activation_patterns[] = {
     {"tm.relu", fold_activation, 2, "fold-relu"},
@@ -343,6 +384,7 @@ static const tm_pattern scale_patterns[] = {
     {"tm.add", fold_scale_offset, 1, "fold-add-const"},
 };
 static const tm_pattern residual_patterns[] = {{"tm.add", fold_residual_add, 1, "fold-residual-add"}};
+static const tm_pattern conv_fc_patterns[] = {{"tm.fully_connected", fold_conv_fc, 1, "fold-conv-fc"}};
 static const tm_pattern pad_patterns[] = {
     {"tm.conv2d", fold_pad, 1, "fold-pad-conv2d"},
     {"tm.depthwise_conv2d", fold_pad, 1, "fold-pad-depthwise"},
@@ -362,6 +404,9 @@ static const tm_pass_option options[] = {
      .help = "Fold an explicit tm.pad into a \"valid\" conv2d/depthwise_conv2d that it makes \"same\""},
     {.name = "residual", .kind = TM_OPT_BOOL, .default_value = "true",
      .help = "Fuse an add of a conv2d's result into the conv's output loop (tm.conv2d_add)"},
+    {.name = "conv-fc", .kind = TM_OPT_BOOL, .default_value = "true",
+     .help = "Fuse a conv2d/depthwise_conv2d read only by a fully_connected into one loop (tm.conv2d_fc): its "
+             "result is never stored"},
     {.name = "cleanup", .kind = TM_OPT_BOOL, .default_value = "true",
      .help = "Remove identity reshapes/transposes and exact quantize(dequantize) round trips"},
 };
@@ -377,6 +422,7 @@ static int run(tm_ctx *ctx, tm_op *root, const tm_pass_options *opts) {
       {"scale", scale_patterns, TM_COUNTOF(scale_patterns)},
       {"pad", pad_patterns, TM_COUNTOF(pad_patterns)},
       {"residual", residual_patterns, TM_COUNTOF(residual_patterns)},
+      {"conv-fc", conv_fc_patterns, TM_COUNTOF(conv_fc_patterns)},
   };
   tm_pattern pats[32];
   int n = 0;

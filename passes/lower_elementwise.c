@@ -96,9 +96,10 @@ int lw_lower_binary(lw_lower *W, tm_op *op) {
     case B_ADD: r = lw_addi(F, x1, x2); break;
     case B_SUB: r = lw_subi(F, x1, x2); break;
     case B_MUL: r = lw_muli(F, x1, x2); break;
-    case B_DIV: r = lw_divsi(F, x1, x2); break; /* truncates, as C, ONNX and TFLite */
-    case B_MAX: r = lw_maxsi(F, x1, x2); break;
-    case B_MIN: r = lw_minsi(F, x1, x2); break;
+    /* truncates, as C, ONNX and TFLite; ui8 (ONNX's uint8) compares and divides unsigned */
+    case B_DIV: r = aq.uns ? lw_op2(F, "arith.divui", x1, x2) : lw_divsi(F, x1, x2); break;
+    case B_MAX: r = aq.uns ? lw_op2(F, "arith.maxui", x1, x2) : lw_maxsi(F, x1, x2); break;
+    case B_MIN: r = aq.uns ? lw_op2(F, "arith.minui", x1, x2) : lw_minsi(F, x1, x2); break;
     }
   } else {
     const tm_type *i32 = lw_i32(F);
@@ -503,6 +504,13 @@ static tm_value *round_to_i32(lw_fn *F, tm_value *v) {
 
 /* int16 activations (TFLite's 16x8) are quantized and dequantized by the same kernels. */
 static bool is_q8_or_q16(const lw_quant *q) { return lw_is_q8(q) || lw_is_q16(q); }
+/* Also what ONNX imports need: uint8 values (only quantized and dequantized here; the
+ * other kernels take int8) and, from f32, int32 (ConvInteger / MatMulInteger results,
+ * which round_to_i32 holds to |v| <= 2^30). */
+static bool is_qin(const lw_quant *q) { return is_q8_or_q16(q) || (q->quantized && q->uns && q->axis < 0); }
+static bool is_qout(const lw_quant *q) {
+  return is_qin(q) || (q->quantized && q->axis < 0 && q->storage->kind == TM_TYPE_INT && q->storage->width == 32);
+}
 
 /* quantize: float -> q is reference_ops::AffineQuantize (x / s in float, TfLiteRound,
  * + zp, clamp to the storage type: int8 or int16); q -> q is reference_ops::Requantize
@@ -516,10 +524,10 @@ int lw_lower_quantize(lw_lower *W, tm_op *op) {
   int32_t q = 0;
   int e = 0;
   if (deq) {
-    if (!is_q8_or_q16(&xq) || !lw_is_f32(&oq))
-      return lw_unsupported(W, op, "only per-tensor int8 or int16 to f32 is supported");
+    if (!is_qin(&xq) || !lw_is_f32(&oq))
+      return lw_unsupported(W, op, "only per-tensor int8, uint8 or int16 to f32 is supported");
   } else if (lw_is_f32(&xq)) {
-    if (!is_q8_or_q16(&oq)) return lw_unsupported(W, op, "only f32 to per-tensor int8 or int16 is supported");
+    if (!is_qout(&oq)) return lw_unsupported(W, op, "only f32 to per-tensor int8, uint8, int16 or int32 is supported");
   } else {
     if (!is_q8_or_q16(&xq) || !is_q8_or_q16(&oq))
       return lw_unsupported(W, op, "only per-tensor int8 or int16 requantization is supported");
@@ -530,7 +538,7 @@ int lw_lower_quantize(lw_lower *W, tm_op *op) {
   lw_nest_begin(F, &N, y->type->rank, y->type->dims);
   tm_value *v = lw_load(F, xm, N.rank, N.iv), *r;
   if (deq) {
-    tm_value *d = lw_int_to(F, v, lw_i32(F));
+    tm_value *d = xq.uns ? lw_cast(F, "arith.extui", v, lw_i32(F)) : lw_int_to(F, v, lw_i32(F));
     if (xq.zp) d = lw_subi(F, d, lw_ci32(F, xq.zp));
     r = lw_mulf(F, lw_cast(F, "arith.sitofp", d, lw_f32(F)), lw_cf32(F, (float)xq.scale));
   } else {
@@ -543,8 +551,10 @@ int lw_lower_quantize(lw_lower *W, tm_op *op) {
       i = lw_mbqm(F, d, lw_ci32(F, q), lw_ci32(F, e));
     }
     if (oq.zp) i = lw_addi(F, i, lw_ci32(F, oq.zp));
-    bool wide = oq.storage->width == 16;
-    r = lw_int_to(F, lw_clamp_i32(F, i, wide ? -32768 : -128, wide ? 32767 : 127), oq.storage);
+    int bits = oq.storage->width;
+    int32_t lo = oq.uns ? 0 : bits == 32 ? INT32_MIN : -(1 << (bits - 1));
+    int32_t hi = oq.uns ? 255 : bits == 32 ? INT32_MAX : (1 << (bits - 1)) - 1;
+    r = lw_int_to(F, bits == 32 ? i : lw_clamp_i32(F, i, lo, hi), ym->type->elem);
   }
   lw_store(F, r, ym, N.rank, N.iv);
   lw_nest_end(F, &N);

@@ -154,7 +154,7 @@ static const tm_type *int_kernel_types(lw_lower *W, tm_op *op, const lw_quant *x
                                        const lw_quant *oq, const lw_quant *bq, bool has_bias) {
   lw_fn *F = lw_fn_of(W);
   bool a8 = lw_is_q8(xq) && lw_is_q8(oq), a16 = is_q16(xq) && is_q16(oq);
-  if ((!a8 && !a16) || !lw_is_q8_weights(wq)) {
+  if ((!a8 && !a16) || !(lw_is_q8_weights(wq) || lw_is_q4_weights(wq))) {
     lw_unsupported(W, op, "only f32, or per-tensor int8 or int16 activations with int8 weights, are supported "
                           "(hybrid models are not)");
     return NULL;
@@ -191,6 +191,7 @@ typedef struct dw {
   bool flt;
   const tm_type *acc_t, *out_t;
   tm_value *xm, *wm, *bm, *ym, *tmp;
+  const tm_value *w; /* the weights (lw_load_weight: int4 ones are packed) */
   int64_t N, H, Wi, C, M, KH, KW, OH, OW, sh, sw, dh, dw, pt, pl;
   int64_t in_off, zp_out;
   requant *rq;
@@ -199,7 +200,10 @@ typedef struct dw {
   int fact;
   bool loop_border; /* tm.dw_loop_border: taps as loops outside the interior (less flash) */
   tm_value *adjg; /* per output channel: bias + in_off * (sum of its taps), when the weights are constants */
+  struct fc_sink *fc; /* tm.depthwise_conv2d_fc (int8): the values go to the FC's sums */
 } dw_kernel;
+
+static void fc_sink_add(lw_lower *W, struct fc_sink *s, tm_value *v, tm_value *oy, tm_value *ox, tm_value *oc);
 
 /* What the taps and the epilogue of one output channel use: hoisted out of the spatial
  * loops when the channel loop is outermost. */
@@ -220,8 +224,7 @@ static void dw_chan_load(dw_kernel *D, dw_chan *ch, tm_value *ic, tm_value *oc, 
     for (int64_t ky = 0; ky < D->KH; ky++)
       for (int64_t kx = 0; kx < D->KW; kx++) {
         tm_value *wi[] = {lw_cidx(F, 0), lw_cidx(F, ky), lw_cidx(F, kx), oc};
-        tm_value *v = lw_load(F, D->wm, 4, wi);
-        ch->w[ky * D->KW + kx] = D->flt ? v : lw_int_to(F, v, D->acc_t);
+        ch->w[ky * D->KW + kx] = D->flt ? lw_load(F, D->wm, 4, wi) : lw_load_weight(F, D->w, D->wm, 4, wi, D->acc_t);
       }
   }
   if (D->flt) {
@@ -261,7 +264,7 @@ static tm_value *dw_taps_unrolled(dw_kernel *D, dw_chan *ch, tm_value *n, tm_val
       tm_value *wv = ch->w ? ch->w[ky * D->KW + kx] : NULL;
       if (!wv) {
         tm_value *wi[] = {lw_cidx(F, 0), lw_cidx(F, ky), lw_cidx(F, kx), ch->oc};
-        wv = D->flt ? lw_load(F, D->wm, 4, wi) : load_acc(F, D->wm, 4, wi, 0, D->acc_t);
+        wv = D->flt ? lw_load(F, D->wm, 4, wi) : lw_load_weight(F, D->w, D->wm, 4, wi, D->acc_t);
       }
       tm_value *xi[] = {n, iy, ix, ch->ic};
       if (D->flt) acc = lw_addf(F, acc, lw_mulf(F, lw_load(F, D->xm, 4, xi), wv));
@@ -302,7 +305,7 @@ static tm_value *dw_taps_looped(dw_kernel *D, dw_chan *ch, tm_value *n, tm_value
   if (D->flt) {
     out = lw_addf(F, in, lw_mulf(F, lw_load(F, D->xm, 4, xi), lw_load(F, D->wm, 4, wi)));
   } else {
-    tm_value *wv = load_acc(F, D->wm, 4, wi, 0, D->acc_t);
+    tm_value *wv = lw_load_weight(F, D->w, D->wm, 4, wi, D->acc_t);
     out = lw_addi(F, in, lw_muli(F, wv, load_acc(F, D->xm, 4, xi, D->in_off, D->acc_t)));
   }
   if (cond) {
@@ -356,7 +359,9 @@ static void dw_region(dw_kernel *D, dw_chan *ch, tm_value *n, int64_t ya, int64_
   }
   dw_chan *c = ch ? ch : &inner;
   tm_value *r = dw_point(D, c, n, ly.iv, lx.iv, ya, yb, xa, xb);
-  if (D->tmp) {
+  if (D->fc) {
+    fc_sink_add(D->W, D->fc, r, ly.iv, lx.iv, c->oc);
+  } else if (D->tmp) {
     tm_value *ti[] = {ly.iv, lx.iv};
     lw_store(F, r, D->tmp, 2, ti);
   } else {
@@ -439,7 +444,7 @@ static int lower_dw_special(dw_kernel *D, tm_op *op, tm_value *w, tm_value *b, t
     tm_value *raw = lw_op(F, "memref.alloc", raw_t, 0, NULL, 1, &align);
     tm_value *vops[] = {raw, lw_cidx(F, 0)};
     D->tmp = lw_op(F, "memref.view", tm_type_memref(W->ctx, yt->elem, 2, plane), 2, vops, 0, NULL);
-  } else {
+  } else if (!D->fc) {
     D->ym = lw_out(W, y);
   }
   loop ln, lc, lm;
@@ -469,6 +474,126 @@ static int lower_dw_special(dw_kernel *D, tm_op *op, tm_value *w, tm_value *b, t
   return 0;
 }
 
+/* The FULLY_CONNECTED's element types, requantization and activation range, for
+ * lw_lower_fully_connected and the fused tm.conv2d_fc (fc_sink): x_type is the FC's
+ * input type; own_act: op's fused_activation is the FC's (the fused op's is the conv's,
+ * and fuse only makes it for an FC without one). */
+typedef struct fc_params {
+  bool flt;
+  const tm_type *acc_t, *out_t;
+  requant rq;
+  int32_t lo, hi;
+  int64_t in_off, w_off, zp_out;
+  float flo, fhi;
+  int fact;
+} fc_params;
+
+static int fc_setup(lw_lower *W, tm_op *op, const tm_type *x_type, tm_value *w, tm_value *b, tm_value *y,
+                    bool own_act, fc_params *p) {
+  lw_fn *F = lw_fn_of(W);
+  lw_quant xq = lw_quant_of(x_type), wq = lw_quant_of(w->type), oq = lw_quant_of(y->type);
+  lw_quant bq = b ? lw_quant_of(b->type) : (lw_quant){0};
+  bool flt = lw_is_f32(&xq);
+  *p = (fc_params){.flt = flt, .out_t = oq.storage};
+  if (flt && (!lw_is_f32(&wq) || !lw_is_f32(&oq) || (b && !lw_is_f32(&bq))))
+    return lw_unsupported(W, op, "a float fully_connected needs f32 operands");
+  const tm_type *acc_t = p->acc_t = flt ? lw_f32(F) : int_kernel_types(W, op, &xq, &wq, &oq, &bq, b != NULL);
+  if (!acc_t) return -1;
+  if (!flt && wq.nscales > 1 && wq.axis != 0)
+    return lw_unsupported(W, op, "weight scales along dimension %d are not supported", wq.axis);
+  int64_t O = w->type->dims[0];
+  if (x_type->rank < 1 || y->type->rank < 1) return lw_unsupported(W, op, "rank-0 tensors are not supported");
+
+  requant *rq = &p->rq;
+  if (!flt) {
+    bool per_channel = wq.nscales > 1;
+    if (per_channel) {
+      for (int i = 0; i < wq.nscales; i++)
+        if (wq.zps && wq.zps[i])
+          return lw_unsupported(W, op, "per-channel weight zero point %lld is not 0", (long long)wq.zps[i]);
+      if (wq.nscales != O)
+        return lw_unsupported(W, op, "the weights have %d scales for %lld outputs", wq.nscales, (long long)O);
+    }
+    requant_init(W, rq, O);
+    rq->wide = acc_t == lw_i64(F);
+    for (int64_t c = 0; c < O; c++) {
+      double m = per_channel ? lw_fscale(xq.scale) * lw_fscale(wq.scales[c]) / lw_fscale(oq.scale)
+                             : (double)((float)xq.scale * (float)wq.scale) / lw_fscale(oq.scale);
+      if (requant_set(W, op, rq, c, m)) return -1;
+    }
+    int64_t half = INT64_C(1) << (oq.storage->width - 1);
+    if (!own_act) p->lo = (int32_t)-half, p->hi = (int32_t)(half - 1); /* "none": the storage type's full range */
+    else if (lw_act_range(W, op, &oq, &p->lo, &p->hi)) return -1;
+    p->in_off = -xq.zp;
+    p->w_off = per_channel ? 0 : -wq.zp;
+    p->zp_out = oq.zp;
+  }
+  p->fact = flt && own_act ? lw_act_range_f(W, op, &p->flo, &p->fhi) : 0;
+  return p->fact < 0 ? -1 : 0;
+}
+
+/* tm.conv2d_fc / tm.depthwise_conv2d_fc: the FULLY_CONNECTED's accumulators (a scratch
+ * of its output count), which the conv's output loop feeds (fc_sink_add) in place of
+ * storing its result: the same terms as lw_lower_fully_connected's (fuse checks one
+ * batch row), in its order for float (the generic nest visits the result in flat NHWC
+ * order; int32 sums do not depend on it), then the FC's bias (float: last) and
+ * requantization (fc_sink_end). */
+typedef struct fc_sink {
+  fc_params p;
+  tm_value *w, *wm, *bm, *acc;
+  int64_t O, OW, C; /* FC outputs; conv result width and channels (the flat index) */
+} fc_sink;
+
+static int fc_sink_begin(lw_lower *W, tm_op *op, const tm_type *conv_t, fc_sink *s) {
+  lw_fn *F = lw_fn_of(W);
+  tm_value *w = tm_op_operand(op, 3), *b = tm_op_operand(op, 4);
+  if (fc_setup(W, op, conv_t, w, b, tm_op_result(op, 0), false, &s->p)) return -1;
+  if (!s->p.flt) requant_materialize(W, &s->p.rq, "fc");
+  s->w = w, s->wm = lw_in_weights(W, w), s->bm = lw_in(W, b);
+  s->O = w->type->dims[0], s->OW = conv_t->dims[2], s->C = conv_t->dims[3];
+  s->acc = lw_scratch(W, tm_type_memref(W->ctx, s->p.acc_t, 1, &s->O)).mem;
+  loop lo;
+  loop_begin(F, &lo, s->O, 0, NULL);
+  tm_value *init = s->p.flt ? lw_cf32(F, 0.0f) : lw_int_to(F, lw_load(F, s->bm, 1, &lo.iv), s->p.acc_t);
+  lw_store(F, init, s->acc, 1, &lo.iv);
+  loop_end0(F, &lo);
+  return 0;
+}
+
+static void fc_sink_add(lw_lower *W, fc_sink *s, tm_value *v, tm_value *oy, tm_value *ox, tm_value *oc) {
+  lw_fn *F = lw_fn_of(W);
+  fc_params *p = &s->p;
+  tm_value *flat = lw_add_idx(F, lw_affine(F, lw_add_idx(F, lw_affine(F, oy, s->OW, 0), ox), s->C, 0), oc);
+  tm_value *xv = p->flt ? v : lw_int_to(F, v, p->acc_t);
+  if (!p->flt && p->in_off) xv = lw_addi(F, xv, lw_cint(F, p->acc_t, p->in_off));
+  loop lo;
+  loop_begin(F, &lo, s->O, 0, NULL);
+  tm_value *wi[] = {lo.iv, flat}, *a = lw_load(F, s->acc, 1, &lo.iv);
+  if (p->flt) {
+    a = lw_addf(F, a, lw_mulf(F, xv, lw_load(F, s->wm, 2, wi)));
+  } else {
+    tm_value *wv = p->w_off ? load_acc(F, s->wm, 2, wi, p->w_off, p->acc_t)
+                            : lw_load_weight(F, s->w, s->wm, 2, wi, p->acc_t);
+    a = lw_addi(F, a, lw_muli(F, wv, xv));
+  }
+  lw_store(F, a, s->acc, 1, &lo.iv);
+  loop_end0(F, &lo);
+}
+
+static void fc_sink_end(lw_lower *W, fc_sink *s, tm_value *y) {
+  lw_fn *F = lw_fn_of(W);
+  fc_params *p = &s->p;
+  lw_out(W, y);
+  tm_value *yf = lw_flat(W, lw_in_buf(W, y));
+  loop lo;
+  loop_begin(F, &lo, s->O, 0, NULL);
+  tm_value *a = lw_load(F, s->acc, 1, &lo.iv), *r;
+  if (p->flt) r = lw_addf(F, a, lw_load(F, s->bm, 1, &lo.iv));
+  else r = requantize(F, &p->rq, lo.iv, a, p->zp_out, p->lo, p->hi, p->out_t);
+  lw_store(F, r, yf, 1, &lo.iv);
+  loop_end0(F, &lo);
+}
+
 /* ---------------------------------------------------------- convolutions ------- */
 /* conv2d and depthwise_conv2d: TFLite's reference Conv / DepthwiseConv (float) and
  * reference_integer_ops::ConvPerChannel / DepthwiseConvPerChannel (int8):
@@ -483,8 +608,11 @@ static int lower_conv(lw_lower *W, tm_op *op, bool depthwise) {
   tm_value *y = tm_op_result(op, 0);
   /* tm.conv2d_add: the convolution rounds to conv_type, then adds (lw_residual_add). */
   const tm_attr *conv_type = tm_op_attr(op, "conv_type");
+  /* tm.conv2d_fc: the convolution's result (conv_result) goes to the FC's sums (fc_sink). */
+  const tm_attr *conv_res = tm_op_attr(op, "conv_result");
+  const tm_type *yt = conv_res ? conv_res->type : y->type;
   lw_quant xq = lw_quant_of(x->type), wq = lw_quant_of(w->type);
-  lw_quant oq = lw_quant_of(conv_type ? tm_type_with_elem(W->ctx, y->type, conv_type->type) : y->type);
+  lw_quant oq = lw_quant_of(conv_type ? tm_type_with_elem(W->ctx, y->type, conv_type->type) : yt);
   lw_quant bq = b ? lw_quant_of(b->type) : (lw_quant){0};
   bool flt = lw_is_f32(&xq);
   if (flt && (!lw_is_f32(&wq) || !lw_is_f32(&oq) || (b && !lw_is_f32(&bq))))
@@ -493,7 +621,7 @@ static int lower_conv(lw_lower *W, tm_op *op, bool depthwise) {
   if (!acc_t) return -1;
   if (!flt && wq.nscales > 1 && wq.axis != (depthwise ? 3 : 0))
     return lw_unsupported(W, op, "filter scales along dimension %d are not supported", wq.axis);
-  const int64_t *xd = x->type->dims, *wd = w->type->dims, *yd = y->type->dims;
+  const int64_t *xd = x->type->dims, *wd = w->type->dims, *yd = yt->dims;
   int64_t N = xd[0], H = xd[1], Wi = xd[2], C = xd[3];
   int64_t KH = wd[1], KW = wd[2], O = yd[3], OH = yd[1], OW = yd[2];
   int64_t M = depthwise ? tm_op_attr_int(op, "depth_multiplier", 1) : 1;
@@ -529,16 +657,35 @@ static int lower_conv(lw_lower *W, tm_op *op, bool depthwise) {
   int fact = flt ? lw_act_range_f(W, op, &flo, &fhi) : 0;
   if (fact < 0) return -1;
 
-  tm_value *xm = lw_in(W, x), *wm = lw_in(W, w), *bm = b ? lw_in(W, b) : NULL;
+  lw_sparse sp;
+  if (lw_sparse_init(W, op, w, &sp)) return -1;
+  /* DSP and RV32 targets: lower_dsp.c's kernel (docs/dsp.md) */
+  lw_dsp_conv dc = {.x = x, .w = w, .b = b, .y = y, .depthwise = depthwise, .residual = conv_type != NULL, .N = N,
+                    .H = H, .Wi = Wi, .C = C, .O = O, .KH = KH, .KW = KW, .OH = OH, .OW = OW, .sh = sh, .sw = sw,
+                    .dh = dh, .dw = dw, .pt = pt, .pl = pl, .in_off = in_off, .zp_out = zp_out, .lo = lo, .hi = hi,
+                    .q = rq.q, .shift = rq.shift};
+  if (!flt && !rq.wide && !sp.on && !conv_res && !lw_is_packed_i4(w) && W->M->kernels && lw_dsp_applies(&dc)) {
+    requant_materialize(W, &rq, "conv");
+    dc.uniform = rq.uniform, dc.qg = rq.qg, dc.sg = rq.sg;
+    return lw_lower_dsp_conv(W, op, &dc);
+  }
+  tm_value *xm = lw_in(W, x), *wm = sp.on ? NULL : lw_in_weights(W, w), *bm = b ? lw_in(W, b) : NULL;
   if (!flt) requant_materialize(W, &rq, depthwise ? "dwconv" : "conv");
-  if (depthwise && tm_op_attr(op, "tm.dw_channel_loop")) {
-    dw_kernel D = {.W = W, .F = F, .flt = flt, .acc_t = acc_t, .out_t = oq.storage, .xm = xm, .wm = wm, .bm = bm,
+  /* the fused op's int8 sums do not depend on the order the conv's values come in; its
+   * float sums do, so float keeps the generic nest's flat order */
+  fc_sink fs;
+  bool special = depthwise && tm_op_attr(op, "tm.dw_channel_loop") && !(conv_res && flt);
+  if (conv_res && fc_sink_begin(W, op, yt, &fs)) return -1;
+  if (special) {
+    dw_kernel D = {.W = W, .F = F, .flt = flt, .acc_t = acc_t, .out_t = oq.storage, .xm = xm, .wm = wm, .w = w, .bm = bm,
             .N = N, .H = H, .Wi = Wi, .C = C, .M = M, .KH = KH, .KW = KW, .OH = OH, .OW = OW, .sh = sh, .sw = sw,
             .dh = dh, .dw = dw, .pt = pt, .pl = pl, .in_off = in_off, .zp_out = zp_out, .rq = &rq, .lo = lo,
-            .hi = hi, .flo = flo, .fhi = fhi, .fact = fact};
-    return lower_dw_special(&D, op, w, b, y);
+            .hi = hi, .flo = flo, .fhi = fhi, .fact = fact, .fc = conv_res ? &fs : NULL};
+    if (lower_dw_special(&D, op, w, b, y)) return -1;
+    if (conv_res) fc_sink_end(W, &fs, y);
+    return 0;
   }
-  tm_value *ym = lw_out(W, y);
+  tm_value *ym = conv_res ? NULL : lw_out(W, y);
 
   /* Output loops: n, oy, ox, then oc (conv) or ic, m (depthwise: oc = ic * M + m). */
   loop ln, ly, lx, lc, lm;
@@ -586,10 +733,14 @@ static int lower_conv(lw_lower *W, tm_op *op, bool depthwise) {
       tm_value *xv = lw_load(F, xm, 4, xi);
       acc_out = lw_addf(F, acc_in, lw_mulf(F, xv, lw_load(F, wm, 4, wi)));
     } else {
-      tm_value *wv = load_acc(F, wm, 4, wi, 0, acc_t);
+      tm_value *wv = lw_load_weight(F, w, wm, 4, wi, acc_t);
       tm_value *prod = lw_muli(F, wv, load_acc(F, xm, 4, xi, in_off, acc_t));
       acc_out = lw_addi(F, acc_in, prod);
     }
+  } else if (sp.on) {
+    tm_value *xi[] = {ln.iv, iy, ix};
+    tm_value *row = lw_add_idx(F, lw_affine(F, oc, KH * KW, 0), lw_add_idx(F, lw_affine(F, lky.iv, KW, 0), lkx.iv));
+    acc_out = lw_sparse_dot(W, &sp, row, acc_in, &(lw_sparse_x){xm, 4, xi, NULL, in_off});
   } else {
     loop_begin(F, &lic, C, 1, &acc_in);
     tm_value *xi[] = {ln.iv, iy, ix, lic.iv}, *wi[] = {oc, lky.iv, lkx.iv, lic.iv};
@@ -598,7 +749,7 @@ static int lower_conv(lw_lower *W, tm_op *op, bool depthwise) {
       tm_value *xv = lw_load(F, xm, 4, xi);
       s = lw_addf(F, lic.args[0], lw_mulf(F, xv, lw_load(F, wm, 4, wi)));
     } else {
-      tm_value *wv = load_acc(F, wm, 4, wi, 0, acc_t);
+      tm_value *wv = lw_load_weight(F, w, wm, 4, wi, acc_t);
       tm_value *prod = lw_muli(F, wv, load_acc(F, xm, 4, xi, in_off, acc_t));
       s = lw_addi(F, lic.args[0], prod);
     }
@@ -623,12 +774,14 @@ static int lower_conv(lw_lower *W, tm_op *op, bool depthwise) {
     r = requantize(F, &rq, oc, acc, zp_out, lo, hi, oq.storage);
   }
   if (conv_type && !(r = lw_residual_add(W, op, r, 4, yi))) return -1;
-  lw_store(F, r, ym, 4, yi);
+  if (conv_res) fc_sink_add(W, &fs, r, ly.iv, lx.iv, oc);
+  else lw_store(F, r, ym, 4, yi);
   if (depthwise) loop_end0(F, &lm);
   loop_end0(F, &lc);
   loop_end0(F, &lx);
   loop_end0(F, &ly);
   loop_end0(F, &ln);
+  if (conv_res) fc_sink_end(W, &fs, y);
   return 0;
 }
 
@@ -644,50 +797,33 @@ int lw_lower_fully_connected(lw_lower *W, tm_op *op) {
   tm_value *x = tm_op_operand(op, 0), *w = tm_op_operand(op, 1);
   tm_value *b = op->noperands > 2 ? tm_op_operand(op, 2) : NULL;
   tm_value *y = tm_op_result(op, 0);
-  lw_quant xq = lw_quant_of(x->type), wq = lw_quant_of(w->type), oq = lw_quant_of(y->type);
-  lw_quant bq = b ? lw_quant_of(b->type) : (lw_quant){0};
-  bool flt = lw_is_f32(&xq);
-  if (flt && (!lw_is_f32(&wq) || !lw_is_f32(&oq) || (b && !lw_is_f32(&bq))))
-    return lw_unsupported(W, op, "a float fully_connected needs f32 operands");
-  const tm_type *acc_t = flt ? lw_f32(F) : int_kernel_types(W, op, &xq, &wq, &oq, &bq, b != NULL);
-  if (!acc_t) return -1;
-  if (!flt && wq.nscales > 1 && wq.axis != 0)
-    return lw_unsupported(W, op, "weight scales along dimension %d are not supported", wq.axis);
+  fc_params p;
+  if (fc_setup(W, op, x->type, w, b, y, true, &p)) return -1;
+  bool flt = p.flt;
+  const tm_type *acc_t = p.acc_t;
+  requant rq = p.rq;
+  int32_t lo = p.lo, hi = p.hi;
+  int64_t in_off = p.in_off, w_off = p.w_off, zp_out = p.zp_out;
+  float flo = p.flo, fhi = p.fhi;
+  int fact = p.fact;
   int64_t O = w->type->dims[0], I = w->type->dims[1];
   int64_t B = tm_type_numel(x->type) / I;
-  if (x->type->rank < 1 || y->type->rank < 1) return lw_unsupported(W, op, "rank-0 tensors are not supported");
-
-  requant rq = {0};
-  int32_t lo = 0, hi = 0;
-  int64_t in_off = 0, w_off = 0, zp_out = 0;
-  if (!flt) {
-    bool per_channel = wq.nscales > 1;
-    if (per_channel) {
-      for (int i = 0; i < wq.nscales; i++)
-        if (wq.zps && wq.zps[i])
-          return lw_unsupported(W, op, "per-channel weight zero point %lld is not 0", (long long)wq.zps[i]);
-      if (wq.nscales != O)
-        return lw_unsupported(W, op, "the weights have %d scales for %lld outputs", wq.nscales, (long long)O);
-    }
-    requant_init(W, &rq, O);
-    rq.wide = acc_t == lw_i64(F);
-    for (int64_t c = 0; c < O; c++) {
-      double m = per_channel ? lw_fscale(xq.scale) * lw_fscale(wq.scales[c]) / lw_fscale(oq.scale)
-                             : (double)((float)xq.scale * (float)wq.scale) / lw_fscale(oq.scale);
-      if (requant_set(W, op, &rq, c, m)) return -1;
-    }
-    if (lw_act_range(W, op, &oq, &lo, &hi)) return -1;
-    in_off = -xq.zp;
-    w_off = per_channel ? 0 : -wq.zp;
-    zp_out = oq.zp;
-  }
-  float flo = 0, fhi = 0;
-  int fact = flt ? lw_act_range_f(W, op, &flo, &fhi) : 0;
-  if (fact < 0) return -1;
 
   /* [B, I] and [B, O] are indexed as they are; other shapes through 1-D views. */
   bool x2d = x->type->rank == 2 && x->type->dims[1] == I, y2d = y->type->rank == 2;
-  tm_value *xm = x2d ? lw_in(W, x) : lw_flat(W, lw_in_buf(W, x)), *wm = lw_in(W, w), *bm = b ? lw_in(W, b) : NULL;
+  lw_sparse sp;
+  if (lw_sparse_init(W, op, w, &sp)) return -1;
+  /* DSP and RV32 targets: a 1x1 convolution of the batch as pixels (lower_dsp.c) */
+  lw_dsp_conv dc = {.x = x, .w = w, .b = b, .y = y, .N = 1, .H = 1, .Wi = B, .C = I, .O = O, .KH = 1, .KW = 1, .OH = 1,
+                    .OW = B, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .in_off = in_off, .zp_out = zp_out, .lo = lo,
+                    .hi = hi, .q = rq.q, .shift = rq.shift};
+  if (!flt && !rq.wide && !w_off && !sp.on && !lw_is_packed_i4(w) && W->M->kernels && lw_dsp_applies(&dc)) {
+    requant_materialize(W, &rq, "fc");
+    dc.uniform = rq.uniform, dc.qg = rq.qg, dc.sg = rq.sg;
+    return lw_lower_dsp_conv(W, op, &dc);
+  }
+  tm_value *xm = x2d ? lw_in(W, x) : lw_flat(W, lw_in_buf(W, x)), *wm = sp.on ? NULL : lw_in_weights(W, w);
+  tm_value *bm = b ? lw_in(W, b) : NULL;
   if (!flt) requant_materialize(W, &rq, "fc");
   lw_out(W, y);
   tm_value *yf = y2d ? lw_in(W, y) : lw_flat(W, lw_in_buf(W, y));
@@ -697,24 +833,29 @@ int lw_lower_fully_connected(lw_lower *W, tm_op *op) {
   loop_begin(F, &lo_, O, 0, NULL);
   tm_value *acc0 = flt ? lw_cf32(F, 0.0f) : bm ? lw_int_to(F, lw_load(F, bm, 1, &lo_.iv), acc_t) : lw_cint(F, acc_t, 0);
   tm_value *xbase = x2d ? NULL : lw_affine(F, lb.iv, I, 0);
-  loop_begin(F, &li, I, 1, &acc0);
-  tm_value *xi[2] = {lb.iv, li.iv}, *wi[] = {lo_.iv, li.iv}, *s;
-  if (!x2d) xi[0] = lw_add_idx(F, xbase, li.iv);
   int xn = x2d ? 2 : 1;
-  if (flt) {
-    tm_value *xv = lw_load(F, xm, xn, xi);
-    s = lw_addf(F, li.args[0], lw_mulf(F, xv, lw_load(F, wm, 2, wi)));
+  tm_value *acc, *r;
+  if (sp.on) {
+    acc = lw_sparse_dot(W, &sp, lo_.iv, acc0, &(lw_sparse_x){xm, xn, &lb.iv, xbase, in_off});
   } else {
-    tm_value *wv = load_acc(F, wm, 2, wi, w_off, acc_t);
-    tm_value *prod = lw_muli(F, wv, load_acc(F, xm, xn, xi, in_off, acc_t));
-    s = lw_addi(F, li.args[0], prod);
+    loop_begin(F, &li, I, 1, &acc0);
+    tm_value *xi[2] = {lb.iv, li.iv}, *wi[] = {lo_.iv, li.iv}, *s;
+    if (!x2d) xi[0] = lw_add_idx(F, xbase, li.iv);
+    if (flt) {
+      tm_value *xv = lw_load(F, xm, xn, xi);
+      s = lw_addf(F, li.args[0], lw_mulf(F, xv, lw_load(F, wm, 2, wi)));
+    } else {
+      tm_value *wv = w_off ? load_acc(F, wm, 2, wi, w_off, acc_t) : lw_load_weight(F, w, wm, 2, wi, acc_t);
+      tm_value *prod = lw_muli(F, wv, load_acc(F, xm, xn, xi, in_off, acc_t));
+      s = lw_addi(F, li.args[0], prod);
+    }
+    acc = loop_end1(F, &li, s);
   }
-  tm_value *acc = loop_end1(F, &li, s), *r;
   if (flt) {
     r = bm ? lw_addf(F, acc, lw_load(F, bm, 1, &lo_.iv)) : lw_addf(F, acc, lw_cf32(F, 0.0f));
     if (fact > 0) r = lw_clamp_f(F, r, lw_cf32(F, flo), lw_cf32(F, fhi));
   } else {
-    r = requantize(F, &rq, lo_.iv, acc, zp_out, lo, hi, oq.storage);
+    r = requantize(F, &rq, lo_.iv, acc, zp_out, lo, hi, p.out_t);
   }
   if (y2d) {
     tm_value *yi[] = {lb.iv, lo_.iv};

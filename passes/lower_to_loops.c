@@ -58,13 +58,17 @@ static lw_entry *map_put(lw_lower *W, tm_value *v) {
 }
 
 /* ------------------------------------------------------------------- buffers ----- */
+/* Unsigned storage (ONNX's uint8) is held as signless bits: arith ops are signless. */
 const tm_type *lw_memref_of(tm_ctx *ctx, const tm_type *tensor) {
-  return tm_type_memref(ctx, tm_type_storage(tensor->elem), tensor->rank, tensor->dims);
+  const tm_type *s = tm_type_storage(tensor->elem);
+  if (s->kind == TM_TYPE_INT && s->signedness == TM_UNSIGNED) s = tm_type_int(ctx, s->width);
+  return tm_type_memref(ctx, s, tensor->rank, tensor->dims);
 }
 
 lw_quant lw_quant_of(const tm_type *tensor) {
   const tm_type *e = tm_type_elem(tensor);
   lw_quant q = {.storage = tm_type_storage(e), .axis = -1, .nscales = 1, .scale = 1.0};
+  q.uns = q.storage->kind == TM_TYPE_INT && q.storage->signedness == TM_UNSIGNED;
   if (e->kind == TM_TYPE_QUANT) {
     q.quantized = true;
     q.scale = e->scales[0];
@@ -95,6 +99,8 @@ static lw_buf alloc_buf(lw_lower *W, const tm_type *memref_type) {
   return (lw_buf){view, raw};
 }
 
+lw_buf lw_scratch(lw_lower *W, const tm_type *memref_type) { return alloc_buf(W, memref_type); }
+
 void lw_bind(lw_lower *W, tm_value *tensor, lw_buf buf) {
   lw_entry *e = map_put(W, tensor);
   e->buf = buf;
@@ -107,7 +113,7 @@ lw_buf lw_in_buf(lw_lower *W, tm_value *tensor) {
   /* A constant: its global, created on first use. */
   const tm_attr *value = const_value(tensor);
   if (!value) return (lw_buf){0}; /* cannot happen for verified IR: operands are defined before use */
-  const tm_type *st = tm_type_tensor(W->ctx, tm_type_storage(tensor->type->elem), tensor->type->rank,
+  const tm_type *st = tm_type_tensor(W->ctx, lw_memref_of(W->ctx, tensor->type)->elem, tensor->type->rank,
                                      tensor->type->dims);
   if (value->type != st)
     value = tm_attr_dense(W->ctx, st, value->u.dense.splat, value->u.dense.data, value->u.dense.nbytes);
@@ -205,6 +211,8 @@ static const struct {
     {"tm.const", lower_const},
     {"tm.conv2d", lw_lower_conv2d},
     {"tm.conv2d_add", lw_lower_conv2d},
+    {"tm.conv2d_fc", lw_lower_conv2d},
+    {"tm.depthwise_conv2d_fc", lw_lower_depthwise_conv2d},
     {"tm.depthwise_conv2d", lw_lower_depthwise_conv2d},
     {"tm.fully_connected", lw_lower_fully_connected},
     {"tm.avg_pool2d", lw_lower_pool2d},
@@ -259,11 +267,12 @@ static bool needs_lowering(tm_op *func) {
   return false;
 }
 
-/* A tensor type the buffers can hold: static, with a signless integer or float storage. */
+/* A tensor type the buffers can hold: static, with a signless integer (or any 8-bit one, held
+ * as signless bits) or float storage. */
 static bool check_tensor(lw_lower *W, tm_op *at, const tm_type *t, const char *what, int i) {
   if (is_tensor(t) && tm_type_is_static(t)) {
     const tm_type *s = tm_type_storage(t->elem);
-    bool int_ok = s->kind == TM_TYPE_INT && s->signedness == TM_SIGNLESS && s->width >= 8;
+    bool int_ok = s->kind == TM_TYPE_INT && (s->signedness == TM_SIGNLESS || s->width == 8) && s->width >= 8;
     if (int_ok || s->kind == TM_TYPE_FLOAT) return true;
   }
   tm_op_error(W->ctx, at, "cannot be lowered to loops: %s #%d has type '%s'; only static tensors of signless integers "
@@ -326,9 +335,10 @@ static tm_op *lower_func(lw_lower *W, tm_op *func) {
       return nf;
     }
     for (int i = 0; i < op->nresults; i++)
-      if (!check_tensor(W, op, op->results[i].type, "result", i)) return nf;
+      if (!lw_packed_i4_use(op, &op->results[i], -1) && !check_tensor(W, op, op->results[i].type, "result", i)) return nf;
     for (int i = 0; i < op->noperands; i++)
-      if (!check_tensor(W, op, tm_op_operand(op, i)->type, "operand", i)) return nf;
+      if (!lw_packed_i4_use(op, tm_op_operand(op, i), i) && !check_tensor(W, op, tm_op_operand(op, i)->type, "operand", i))
+        return nf;
     W->F.loc = op->loc;
     W->F.b = tm_builder_at_end(ctx, entry);
     if (fn(W, op)) return nf;
@@ -353,6 +363,9 @@ static const tm_pass_option options[] = {
     {.name = "helpers", .kind = TM_OPT_STRING, .default_value = "call",
      .help = "Fixed-point helpers (MultiplyByQuantizedMultiplier, ...): \"call\" private __tm_* functions, or "
              "\"inline\" their arith ops at every use"},
+    {.name = "target", .kind = TM_OPT_STRING, .default_value = "",
+     .help = "The target of backends/targets.def the kernels are for (default: the module's tm.target attribute, "
+             "which tinyml-opt --target sets; none: portable kernels). DSP and RV32 targets get docs/dsp.md's kernels"},
 };
 
 static int run(tm_ctx *ctx, tm_op *root, const tm_pass_options *opts) {
@@ -363,7 +376,15 @@ static int run(tm_ctx *ctx, tm_op *root, const tm_pass_options *opts) {
     tm_error(ctx, root->loc, "lower-to-loops: option 'helpers' must be \"call\" or \"inline\", not \"%s\"", helpers);
     return -1;
   }
-  lw_module M = {.ctx = ctx, .module = root, .inline_helpers = !strcmp(helpers, "inline")};
+  const char *target = tm_pass_opt_str(opts, "target");
+  if (!*target) target = tm_op_attr_str(root, "tm.target", "");
+  int kernels = *target ? lw_target_kernels(target) : LW_KERNELS_PORTABLE;
+  if (kernels < 0) {
+    tm_error(ctx, root->loc, "lower-to-loops: unknown target '%s' (see tinyml-opt --list-targets)", target);
+    return -1;
+  }
+  lw_module M = {.ctx = ctx, .module = root, .inline_helpers = !strcmp(helpers, "inline"),
+                 .kernels = kernels};
   tm_block *mb = tm_module_body(root);
   int nfuncs = 0;
   for (tm_op *o = mb ? mb->first : NULL; o; o = o->next) nfuncs += tm_op_is(o, "func.func") && needs_lowering(o);

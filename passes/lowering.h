@@ -51,6 +51,7 @@ typedef struct lw_module {
   tm_op *module;
   tm_op *anchor;    /* globals and helpers are inserted before this op (the first function) */
   bool inline_helpers;
+  int kernels;      /* lw_kernels: which kernels the target gets */
   tm_op *helpers[LW_HELPER_COUNT];
   int nglobals;     /* for fresh names */
 } lw_module;
@@ -182,6 +183,7 @@ typedef struct lw_quant {
   const double *scales;
   const int64_t *zps;
   const tm_type *storage; /* element storage type (also for float/int tensors) */
+  bool uns;               /* unsigned storage (ui8): only quantize, dequantize and plain ops take it */
 } lw_quant;
 lw_quant lw_quant_of(const tm_type *tensor);
 /* Scales are TFLite float32 values, which its kernels widen to double. */
@@ -191,12 +193,16 @@ static inline bool lw_is_f32(const lw_quant *q) {
 }
 /* int8 weights may be quantized per axis; activations are quantized per tensor. */
 static inline bool lw_is_q8_weights(const lw_quant *q) {
-  return q->quantized && q->storage->kind == TM_TYPE_INT && q->storage->width == 8;
+  return q->quantized && !q->uns && q->storage->kind == TM_TYPE_INT && q->storage->width == 8;
 }
 static inline bool lw_is_q8(const lw_quant *q) { return lw_is_q8_weights(q) && q->axis < 0; }
+/* int4 weights (lower_int4.c packs constant ones two per byte). */
+static inline bool lw_is_q4_weights(const lw_quant *q) {
+  return q->quantized && q->storage->kind == TM_TYPE_INT && q->storage->width == 4;
+}
 /* int16 activations of TFLite's 16x8 kernels, quantized per tensor. */
 static inline bool lw_is_q16(const lw_quant *q) {
-  return q->quantized && q->axis < 0 && q->storage->kind == TM_TYPE_INT && q->storage->width == 16;
+  return q->quantized && !q->uns && q->axis < 0 && q->storage->kind == TM_TYPE_INT && q->storage->width == 16;
 }
 
 /* The buffer a tensor value lives in: a typed memref, and the raw byte buffer it views
@@ -226,6 +232,8 @@ tm_value *lw_in(lw_lower *W, tm_value *tensor);
 lw_buf lw_in_buf(lw_lower *W, tm_value *tensor);
 /* The buffer a result is written to: its out-param, or a fresh raw alloc + view. */
 tm_value *lw_out(lw_lower *W, tm_value *tensor);
+/* A scratch buffer of that memref type: a raw alloc plan-memory places, and its view. */
+lw_buf lw_scratch(lw_lower *W, const tm_type *memref_type);
 /* Whether a result is returned and not yet written: lw_out would give its out-param. */
 bool lw_is_returned(lw_lower *W, tm_value *tensor);
 /* Bind a result to an existing buffer (views). */
@@ -261,8 +269,65 @@ int lw_lower_transpose(lw_lower *W, tm_op *op);
 int lw_lower_concat(lw_lower *W, tm_op *op);
 int lw_lower_pad(lw_lower *W, tm_op *op);
 int lw_lower_strided_slice(lw_lower *W, tm_op *op);
+/* Target kernels (lower_dsp.c, docs/dsp.md): int8 products blocked in registers, as Arm
+ * DSP instructions (armdsp ops) or, on cores with many registers and no DSP (RV32), as
+ * plain loads and multiplies; other targets keep the portable kernels.
+ * lw_target_kernels: the lw_kernels of a target of backends/targets.def, -1 if there is
+ * no such target.  lw_lower_dsp_conv: an int8 conv2d (also tm.conv2d_add: residual), a
+ * depthwise_conv2d with one input channel (depthwise, O = depth multiplier) or a
+ * fully_connected (as a 1x1 conv of N = 1, H = 1, W = batch, C = inputs), given what the
+ * generic kernel computed; 0 or -1 after an error.  lw_dsp_applies: whether it takes the
+ * op (constant weights and bias, dilation 1 along the width, kernel rows of 4 bytes or
+ * more). */
+enum lw_kernels { LW_KERNELS_PORTABLE, LW_KERNELS_DSP, LW_KERNELS_SCALAR };
+int lw_target_kernels(const char *name);
+typedef struct lw_dsp_conv {
+  tm_value *x, *w, *b, *y;
+  bool depthwise, residual;
+  int64_t N, H, Wi, C, O, KH, KW, OH, OW, sh, sw, dh, dw, pt, pl;
+  int64_t in_off, zp_out;
+  int32_t lo, hi;
+  const int32_t *q, *shift; /* per output channel */
+  bool uniform;             /* all equal: q[0], shift[0]; else the tables qg, sg */
+  tm_value *qg, *sg;
+} lw_dsp_conv;
+bool lw_dsp_applies(const lw_dsp_conv *c);
+int lw_lower_dsp_conv(lw_lower *W, tm_op *op, const lw_dsp_conv *c);
+
 int lw_lower_batch_matmul(lw_lower *W, tm_op *op);   /* lower_matmul.c */
 int lw_lower_transpose_conv(lw_lower *W, tm_op *op); /* lower_matmul.c */
+
+/* Sparse weights (lower_sparse.c): ops marked tm.sparse = "bcsr" by the prune pass keep
+ * their weights as block-CSR rows along the last dimension.  init packs the constant
+ * weights w into tables (S->on stays false for unmarked ops; -1 after an error); dot adds
+ * a row's products to acc: sum over its stored weights of (val + w_off) * (x + off) for
+ * integer accumulators, x * val for float, x indexed by idx[0..n-2] and, last, base +
+ * the weight's position in the row (base may be NULL). */
+typedef struct lw_sparse {
+  bool on;
+  int64_t block;
+  tm_value *ptr, *col, *val;
+  int64_t w_off;
+} lw_sparse;
+typedef struct lw_sparse_x {
+  tm_value *mem;
+  int n;
+  tm_value *const *idx;
+  tm_value *base;
+  int64_t off;
+} lw_sparse_x;
+int lw_sparse_init(lw_lower *W, tm_op *op, tm_value *w, lw_sparse *S);
+tm_value *lw_sparse_dot(lw_lower *W, const lw_sparse *S, tm_value *row, tm_value *acc, const lw_sparse_x *X);
+
+/* Packed int4 weights (lower_int4.c): constants with i4 storage live in flash two per
+ * byte along their last dimension.  lw_in_weights gives the buffer of weights w (the
+ * packed global, or lw_in's); lw_load_weight loads element idx of it widened to `to`. */
+bool lw_is_packed_i4(const tm_value *w);
+/* Whether v, a result of op (operand < 0) or its operand #operand, is packed int4 weights
+ * in a place the kernels unpack: the constant itself, or a conv/fully_connected filter. */
+bool lw_packed_i4_use(const tm_op *op, const tm_value *v, int operand);
+tm_value *lw_in_weights(lw_lower *W, tm_value *w);
+tm_value *lw_load_weight(lw_fn *F, const tm_value *w, tm_value *mem, int n, tm_value *const *idx, const tm_type *to);
 
 /* The fused_activation of a quantized result as an i32 clamp range; -1 after an error. */
 int lw_act_range(lw_lower *W, tm_op *op, const lw_quant *out, int32_t *lo, int32_t *hi);

@@ -627,6 +627,14 @@ static int run_list(tm_ctx *ctx, const tm_pipeline *p, tm_op *root, const tm_pas
   return 0;
 }
 
+int tm_pass_each_func(tm_ctx *ctx, tm_op *root, tm_func_pass_fn fn, const tm_pass_options *opts) {
+  if (tm_op_is(root, "func.func")) return fn(ctx, root, opts);
+  for (tm_block *b = root->nregions ? root->regions[0].first : NULL; b; b = b->next)
+    TM_FOREACH_OP(op, b)
+      if (tm_op_is(op, "func.func") && fn(ctx, op, opts)) return -1;
+  return 0;
+}
+
 int tm_pipeline_run(tm_pipeline *p, tm_op *root, const tm_pass_run_config *cfg) {
   static const tm_pass_run_config defaults = {.verify_each = true};
   if (!cfg) cfg = &defaults;

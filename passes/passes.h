@@ -56,6 +56,12 @@ struct tm_pass_info {
   int noptions;
 };
 
+/* Runs fn on root when it is a func.func, else on every func.func directly inside root (a
+ * builtin.module), stopping at the first failure: the entry of a pass that works function
+ * by function.  Returns 0 or -1. */
+typedef int (*tm_func_pass_fn)(tm_ctx *ctx, tm_op *func, const tm_pass_options *opts);
+int tm_pass_each_func(tm_ctx *ctx, tm_op *root, tm_func_pass_fn fn, const tm_pass_options *opts);
+
 /* Defines the pass's registry entry `tm_pass_<ident>`; list <ident> in passes.def too.
  *   TM_REGISTER_PASS(cse, "cse", "Eliminate common sub-expressions", run_cse);
  *   TM_REGISTER_PASS(canonicalize, "canonicalize", "...", run, TM_PASS_OPTIONS(options)); */

@@ -11,15 +11,18 @@
  * In place: a loop nest that reads buffer A for the last time and writes buffer B for
  * the first time may write B over A when it is elementwise in the strict sense that
  * every access to A and B is a load or store at the same indices, in one block, before
- * any store (for A's loads), where the indices are the induction variables of distinct
- * enclosing loops and every enclosing loop contributes one: then iteration x alone
- * touches element x of both, reading A[x] before writing B[x].  Both views must start
- * at byte 0 and have the same shape and element width.  B then shares A's slot.
+ * any store (for A's loads), where the indices are constants or the induction variables
+ * of distinct enclosing loops and every enclosing loop contributes one: then iteration x
+ * alone touches element x of both, reading A[x] before writing B[x].  Both views must
+ * start at byte 0 and have the same shape and element width.  B then shares A's slot.
+ * Trailing in place (trailing_delta): a nest going through the pixels of A and B in
+ * order, pixel p of both in iteration p only (a 1x1 conv), writes B one pixel below A:
+ * B joins A's slot at a fixed negative distance.
  *
  * Placement tries TFLite Micro's greedy planner (slots by decreasing size, each at the
- * lowest aligned offset not overlapping a placed slot alive at the same time) and best
- * fit by lifetime (slots by birth, each in the smallest free gap that holds it), and
- * keeps the smaller arena (option `placement`).
+ * lowest aligned offset where none of its buffers overlaps a placed buffer alive at the
+ * same time) and best fit by lifetime (slots by birth, each in the smallest free gap
+ * that holds it), and keeps the smaller arena (option `placement`).
  *
  * io-in-arena: the model function's inputs and outputs get slots too.  Their arguments
  * stay (the interface does not change) but the body uses views of the arena at the
@@ -28,8 +31,8 @@
  * output until the end (the caller reads it), so a dead input's bytes are reused.
  *
  * tm_memory_report (passes.h) reads a planned function back: views of the arena,
- * offsets, sizes, lifetimes, and the lower bound of any plan of that schedule (the
- * largest sum of live bytes at one op, an in-place pair counted once). */
+ * offsets, sizes, lifetimes, and the lower bound of any plan of that schedule and those
+ * in-place decisions (the most bytes live at one op, bytes shared in place counted once). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +45,7 @@ typedef struct buffer {
   int64_t size, offset;
   int start, end;    /* lifetime: op indices in the function body */
   int slot;          /* planning: the slot holding it */
+  int64_t rel;       /* planning: its offset in the slot, from the slot's lowest byte `lo` */
   int io;            /* 0, or 1 + input index, or -(1 + output index) */
   tm_value **aliases; /* the buffer and every memref derived from it */
   int naliases;
@@ -49,6 +53,7 @@ typedef struct buffer {
 
 typedef struct slot {
   int64_t size, offset;
+  int64_t lo;        /* the lowest `rel` of its buffers (<= 0: trailing outputs sit below) */
   int start, end;
   int last;          /* the buffer occupying it last (in-place chains) */
 } slot;
@@ -162,14 +167,29 @@ static bool same_indices(const access_scan *s, const tm_op *op, int first) {
   return true;
 }
 
+typedef enum { ACC_NONE, ACC_LOAD, ACC_STORE, ACC_OTHER } access_kind;
+
+/* How operand i of op touches A (*in_a) or B: not at all, as the memref of a load or a
+ * store through a view at byte 0, or otherwise (a call, a view elsewhere, both). */
+static access_kind access_of(const buffer *a, const buffer *b, const tm_op *op, int i, bool *in_a) {
+  tm_value *v = op->operands[i].value;
+  bool ia = has_alias(a, v), ib = has_alias(b, v);
+  *in_a = ia;
+  if (!ia && !ib) return ACC_NONE;
+  if (ia == ib || !view_at_zero(ia ? a : b, v)) return ACC_OTHER;
+  if (tm_op_is(op, "memref.load") && i == 0) return ACC_LOAD;
+  return tm_op_is(op, "memref.store") && i == 1 ? ACC_STORE : ACC_OTHER;
+}
+
 static bool scan_op(tm_op *op, void *user) {
   access_scan *s = user;
   for (int i = 0; i < op->noperands && s->ok; i++) {
     tm_value *v = op->operands[i].value;
-    bool in_a = has_alias(s->a, v), in_b = has_alias(s->b, v);
-    if (!in_a && !in_b) continue;
-    bool load = tm_op_is(op, "memref.load") && i == 0, store = tm_op_is(op, "memref.store") && i == 1;
-    if ((!load && !store) || (in_a && store) || !view_at_zero(in_a ? s->a : s->b, v)) {
+    bool in_a;
+    access_kind k = access_of(s->a, s->b, op, i, &in_a);
+    if (k == ACC_NONE) continue;
+    bool load = k == ACC_LOAD, store = k == ACC_STORE;
+    if (k == ACC_OTHER || (in_a && store)) {
       s->ok = false;
       break;
     }
@@ -190,10 +210,16 @@ static bool scan_op(tm_op *op, void *user) {
   return s->ok;
 }
 
-/* The indices are the induction variables of distinct loops around the block, one per
- * enclosing loop up to `nest`, so that no two iterations touch the same element. */
+static bool is_index_const(const tm_value *v) {
+  return tm_value_const(v) || (v->def && tm_op_is(v->def, "arith.constant"));
+}
+
+/* The indices are constants (a batch dimension of one, whose loop the lowering drops) and
+ * the induction variables of distinct loops around the block, one per enclosing loop up
+ * to `nest`, so that no two iterations touch the same element. */
 static bool injective(const access_scan *s, const tm_op *nest) {
-  int loops = 0;
+  int loops = 0, consts = 0;
+  for (int i = 0; i < s->nindices; i++) consts += is_index_const(s->indices[i].value);
   for (const tm_op *p = s->block->region ? s->block->region->op : NULL; p; p = tm_op_parent(p)) {
     if (tm_op_is(p, "scf.for")) {
       loops++;
@@ -206,16 +232,129 @@ static bool injective(const access_scan *s, const tm_op *nest) {
     }
     if (p == nest) break;
   }
-  return loops == s->nindices;
+  return loops + consts == s->nindices;
+}
+
+/* A memref.copy of all of A into all of B (a reshape the lowering could not make a view:
+ * of an input) copies nothing once B is placed over A; drop_self_copies removes it. */
+static bool whole_copy(const buffer *a, const buffer *b, const tm_op *op) {
+  return tm_op_is(op, "memref.copy") && op->noperands == 2 && has_alias(a, tm_op_operand(op, 0)) &&
+         has_alias(b, tm_op_operand(op, 1)) && !has_alias(a, tm_op_operand(op, 1)) && a->size == b->size &&
+         tm_type_bytes(tm_op_operand(op, 0)->type) == a->size && tm_type_bytes(tm_op_operand(op, 1)->type) == b->size;
+}
+
+static void drop_self_copies(plan *p) {
+  for (int i = 0; i < p->nbufs; i++)
+    for (int j = 0; j < p->nbufs; j++) {
+      const buffer *a = &p->bufs[i], *b = &p->bufs[j];
+      if (i != j && a->end == b->start && a->slot == b->slot && a->rel == b->rel &&
+          whole_copy(a, b, p->order[b->start]))
+        tm_op_erase(p->order[b->start]);
+    }
 }
 
 static bool can_write_over(const plan *p, const buffer *a, const buffer *b) {
   tm_op *nest = p->order[b->start];
+  if (a->end == b->start && whole_copy(a, b, nest)) return true;
   if (!tm_op_is(nest, "scf.for") || a->end != b->start) return false;
   access_scan s = {.a = a, .b = b, .ok = true};
   tm_op_walk(nest, scan_op, &s);
   if (!s.ok || !s.block || !s.first_store || !injective(&s, nest)) return false;
   return !s.last_load_a || tm_op_is_before_in_block(s.last_load_a, s.first_store);
+}
+
+/* Trailing in place: a nest whose accesses to A and B all index the same leading
+ * (pixel) position p = (d0, .., d[r-2]) and any last (channel) index, with p's loops
+ * nested in dimension order and no loop outside them in the nest, visits the pixels in
+ * increasing row-major order, touching pixel p of both only in iteration p.  Loads of A
+ * at pixel >= p then never read bytes that B's pixel p covers when B starts `delta`
+ * bytes from A with delta + (p + 1) * pb <= p * pa for every p (pa, pb: bytes per
+ * pixel): a pointwise conv writes its output one pixel behind its input, so the pair
+ * takes one activation and one pixel instead of two activations. */
+typedef struct trail_scan {
+  const buffer *a, *b;
+  tm_use *lead;            /* the leading indices of the first access */
+  int nlead;
+  const tm_type *ta, *tb;  /* the memref types A and B are accessed as */
+  tm_op *first;
+  bool ok;
+} trail_scan;
+
+static bool trail_op(tm_op *op, void *user) {
+  trail_scan *s = user;
+  for (int i = 0; i < op->noperands && s->ok; i++) {
+    tm_value *v = op->operands[i].value;
+    bool in_a;
+    access_kind k = access_of(s->a, s->b, op, i, &in_a);
+    if (k == ACC_NONE) continue;
+    bool load = k == ACC_LOAD;
+    const tm_type **t = in_a ? &s->ta : &s->tb;
+    if (k != (in_a ? ACC_LOAD : ACC_STORE) || v->type->rank < 2 || (*t && *t != v->type)) {
+      s->ok = false;
+      break;
+    }
+    *t = v->type;
+    int first = load ? 1 : 2, nlead = v->type->rank - 1;
+    if (op->noperands - first != v->type->rank) s->ok = false;
+    else if (!s->first) s->first = op, s->lead = &op->operands[first], s->nlead = nlead;
+    else if (nlead != s->nlead) s->ok = false;
+    for (int k = 0; s->ok && k < nlead; k++) s->ok = op->operands[first + k].value == s->lead[k].value;
+  }
+  return s->ok;
+}
+
+/* The pixel loops: every scf.for from the accesses out to `nest` is the loop of one
+ * non-constant leading index, innermost the last dimension, none left over. */
+static bool pixel_major(const trail_scan *s, const tm_op *nest) {
+  int next = s->nlead - 1, consts = 0;
+  for (int k = 0; k < s->nlead; k++) consts += is_index_const(s->lead[k].value);
+  bool seen = false;
+  int loops = 0;
+  for (const tm_op *p = tm_op_parent(s->first); p; p = tm_op_parent(p)) {
+    if (tm_op_is(p, "scf.for")) {
+      tm_value *iv = p->regions[0].first->args[0];
+      int dim = -1;
+      for (int k = 0; k < s->nlead; k++)
+        if (s->lead[k].value == iv) dim = k;
+      if (dim < 0 ? seen : dim > next) return false; /* an outer loop, or out of order */
+      if (dim >= 0) seen = true, next = dim - 1, loops++;
+    } else if (!tm_op_is(p, "scf.if")) {
+      return false;
+    }
+    if (p == nest) break;
+  }
+  return loops + consts == s->nlead;
+}
+
+/* The offset of B relative to A for a trailing in-place write (a multiple of `align`,
+ * <= 0), or 1 if there is none. */
+static int64_t trailing_delta(const plan *p, const buffer *a, const buffer *b, int64_t align) {
+  tm_op *nest = p->order[b->start];
+  if (!tm_op_is(nest, "scf.for") || a->end != b->start) return 1;
+  trail_scan s = {.a = a, .b = b, .ok = true};
+  tm_op_walk(nest, trail_op, &s);
+  if (!s.ok || !s.ta || !s.tb || s.ta->rank != s.tb->rank || !pixel_major(&s, nest)) return 1;
+  int r = s.ta->rank;
+  int64_t pixels = 1;
+  for (int k = 0; k < r - 1; k++) {
+    if (s.ta->dims[k] != s.tb->dims[k] || s.ta->dims[k] <= 0) return 1;
+    pixels *= s.ta->dims[k];
+  }
+  int64_t pa = s.ta->dims[r - 1] * (int64_t)((tm_type_elem_bits(s.ta) + 7) / 8);
+  int64_t pb = s.tb->dims[r - 1] * (int64_t)((tm_type_elem_bits(s.tb) + 7) / 8);
+  if (pa <= 0 || pb <= 0 || pixels * pa > a->size || pixels * pb > b->size) return 1;
+  int64_t delta = -pb + (pa < pb ? (pixels - 1) * (pa - pb) : 0);
+  return -((-delta + align - 1) / align * align);
+}
+
+/* The buffers of a slot keep fixed distances, so a trailing write joins A's slot only if
+ * the slot then exceeds the larger of the two by at most 1/16: a pointwise chain drifting
+ * one pixel down per layer stays in one slot, a write that mostly falls outside A (a
+ * fully connected layer: one "pixel") keeps a slot of its own and its freedom of place. */
+static bool trailing_pays(const slot *s, int64_t rel, int64_t size) {
+  int64_t lo = rel < s->lo ? rel : s->lo, hi = s->lo + s->size > rel + size ? s->lo + s->size : rel + size;
+  int64_t larger = s->size > size ? s->size : size;
+  return hi - lo <= larger + larger / 16;
 }
 
 /* ------------------------------------------------------------------ placement ----- */
@@ -250,7 +389,8 @@ static const char *const placement_names[PLACE_COUNT] = {"size", "lifetime"};
 static int64_t choose(const slot *s, const range *busy, int nbusy, int64_t align, placement how) {
   int64_t best = -1, best_gap = INT64_MAX;
   for (int j = -1; j < nbusy; j++) {
-    int64_t off = j < 0 ? 0 : align_up(busy[j].hi, align), next = INT64_MAX;
+    /* intervals may lie below 0 (trailing slots are placed by their lowest buffer) */
+    int64_t off = j < 0 || busy[j].hi <= 0 ? 0 : align_up(busy[j].hi, align), next = INT64_MAX;
     bool free = true;
     for (int k = 0; k < nbusy && free; k++) {
       if (busy[k].hi > off && busy[k].lo < off + s->size) free = false;
@@ -266,36 +406,56 @@ static int64_t choose(const slot *s, const range *busy, int nbusy, int64_t align
   return best;
 }
 
-/* Sets every slot's offset; returns the arena size: the end of the last slot. */
-static int64_t place(tm_ctx *ctx, slot *slots, int n, int64_t align, placement how) {
-  slot **sorted = TM_NEW_ARRAY(tm_ctx_arena(ctx), slot *, n + 1);
-  range *busy = TM_NEW_ARRAY(tm_ctx_arena(ctx), range, n + 1);
+/* Sets every slot's offset; returns the arena size: the end of the last slot.  Buffers
+ * conflict, not slots: a slot holding several buffers (in place, trailing) only needs its
+ * buffers' bytes free while each of them lives, so each pair of a buffer of the slot and
+ * a placed buffer alive at the same time forbids an interval of the slot's offset. */
+static int64_t place(const plan *p, slot *slots, int n, int64_t align, placement how) {
+  tm_arena *ar = tm_ctx_arena(p->ctx);
+  slot **sorted = TM_NEW_ARRAY(ar, slot *, n + 1);
+  int *count = TM_NEW_ARRAY(ar, int, n + 1), *first = TM_NEW_ARRAY(ar, int, n + 2);
+  int *members = TM_NEW_ARRAY(ar, int, p->nbufs + 1), most = 0;
+  for (int b = 0; b < p->nbufs; b++) count[p->bufs[b].slot]++;
+  for (int i = 0; i < n; i++) first[i + 1] = first[i] + count[i], most = count[i] > most ? count[i] : most;
+  memset(count, 0, sizeof *count * (size_t)n);
+  for (int b = 0; b < p->nbufs; b++) members[first[p->bufs[b].slot] + count[p->bufs[b].slot]++] = b;
+  range *busy = TM_NEW_ARRAY(ar, range, (size_t)most * (size_t)p->nbufs + 1);
   for (int i = 0; i < n; i++) sorted[i] = &slots[i];
   qsort(sorted, (size_t)n, sizeof *sorted, how == PLACE_BY_SIZE ? by_size_desc : by_start);
   int64_t total = 0;
   for (int i = 0; i < n; i++) {
     slot *s = sorted[i];
-    int nbusy = 0;
-    for (int j = 0; j < i; j++)
-      if (sorted[j]->start <= s->end && s->start <= sorted[j]->end)
-        busy[nbusy++] = (range){sorted[j]->offset, sorted[j]->offset + sorted[j]->size};
+    int si = (int)(s - slots), nbusy = 0;
+    for (int j = 0; j < i; j++) {
+      const slot *t = sorted[j];
+      int tj = (int)(t - slots);
+      if (t->start > s->end || s->start > t->end) continue;
+      for (int a = first[si]; a < first[si + 1]; a++)
+        for (int c = first[tj]; c < first[tj + 1]; c++) {
+          const buffer *m = &p->bufs[members[a]], *o = &p->bufs[members[c]];
+          if (o->start > m->end || m->start > o->end) continue;
+          int64_t lo = t->offset + o->rel - t->lo, rel = m->rel - s->lo;
+          busy[nbusy++] = (range){lo - rel - m->size + 1, lo + o->size - rel};
+        }
+    }
     qsort(busy, (size_t)nbusy, sizeof *busy, by_lo);
-    s->offset = choose(s, busy, nbusy, align, how);
+    slot base = {.size = 1}; /* the offset is a point that must avoid each interval */
+    s->offset = choose(&base, busy, nbusy, align, how);
     if (s->offset + s->size > total) total = s->offset + s->size;
   }
   return total;
 }
 
 /* Places with `how`, or with each strategy keeping the smallest arena (how < 0). */
-static int64_t place_best(tm_ctx *ctx, slot *slots, int n, int64_t align, int how) {
-  if (how >= 0) return place(ctx, slots, n, align, (placement)how);
+static int64_t place_best(const plan *p, slot *slots, int n, int64_t align, int how) {
+  if (how >= 0) return place(p, slots, n, align, (placement)how);
   int best = 0;
   int64_t best_total = INT64_MAX;
   for (int h = 0; h < PLACE_COUNT; h++) {
-    int64_t total = place(ctx, slots, n, align, (placement)h);
+    int64_t total = place(p, slots, n, align, (placement)h);
     if (total < best_total) best_total = total, best = h;
   }
-  return place(ctx, slots, n, align, (placement)best);
+  return place(p, slots, n, align, (placement)best);
 }
 
 /* ------------------------------------------------------------------ the pass ------ */
@@ -381,13 +541,52 @@ static int by_birth(const void *x, const void *y) {
   return (a > b) - (a < b);
 }
 
+static int64_t buffer_offset(const slot *slots, const buffer *b) {
+  const slot *s = &slots[b->slot];
+  return s->offset + b->rel - s->lo;
+}
+
 static const tm_attr *offsets_attr(tm_ctx *ctx, const plan *p, const slot *slots, int sign, int n) {
   const tm_attr **elts = TM_NEW_ARRAY(tm_ctx_arena(ctx), const tm_attr *, n + 1);
   for (int i = 0; i < p->nbufs; i++) {
     int io = p->bufs[i].io * sign;
-    if (io > 0 && io <= n) elts[io - 1] = tm_attr_int(ctx, NULL, slots[p->bufs[i].slot].offset);
+    if (io > 0 && io <= n) elts[io - 1] = tm_attr_int(ctx, NULL, buffer_offset(slots, &p->bufs[i]));
   }
   return tm_attr_array(ctx, n, elts);
+}
+
+/* Slots, in order of birth: one per buffer, unless it can write over a buffer dying
+ * where it is born (exactly, or trailing when `trailing`); returns how many. */
+static int assign_slots(plan *p, buffer **born, slot *slots, const plan_opts *o, bool trailing) {
+  int nslots = 0;
+  for (int n = 0; n < p->nbufs; n++) {
+    buffer *b = born[n];
+    int i = (int)(b - p->bufs);
+    b->slot = -1;
+    for (int j = 0; o->in_place && j < p->nbufs && b->slot < 0; j++) {
+      buffer *a = &p->bufs[j];
+      if (j == i || a->end != b->start || a->slot < 0 || slots[a->slot].last != j) continue;
+      int64_t delta = can_write_over(p, a, b) ? 0 : trailing ? trailing_delta(p, a, b, o->align) : 1;
+      if (delta < 0 && !trailing_pays(&slots[a->slot], a->rel + delta, b->size)) delta = 1;
+      if (delta <= 0) {
+        slot *s = &slots[a->slot];
+        int64_t hi = s->lo + s->size;
+        b->slot = a->slot;
+        b->rel = a->rel + delta;
+        if (b->rel < s->lo) s->lo = b->rel;
+        if (b->rel + b->size > hi) hi = b->rel + b->size;
+        s->size = hi - s->lo;
+        if (b->end > s->end) s->end = b->end;
+        s->last = i;
+      }
+    }
+    if (b->slot < 0) {
+      b->slot = nslots;
+      b->rel = 0;
+      slots[nslots++] = (slot){.size = b->size, .start = b->start, .end = b->end, .last = i};
+    }
+  }
+  return nslots;
 }
 
 static int plan_func(tm_ctx *ctx, tm_op *func, const plan_opts *o) {
@@ -405,7 +604,7 @@ static int plan_func(tm_ctx *ctx, tm_op *func, const plan_opts *o) {
   p->bufs = TM_NEW_ARRAY(tm_ctx_arena(ctx), buffer, p->nbufs + 1);
   buffer **born = TM_NEW_ARRAY(tm_ctx_arena(ctx), buffer *, p->nbufs + 1);
   slot *slots = TM_NEW_ARRAY(tm_ctx_arena(ctx), slot, p->nbufs + 1);
-  int nb = 0, nslots = 0;
+  int nb = 0;
   for (int i = 0; i < p->nops; i++) {
     tm_op *op = p->order[i];
     if (!tm_op_is(op, "memref.alloc")) continue;
@@ -418,34 +617,22 @@ static int plan_func(tm_ctx *ctx, tm_op *func, const plan_opts *o) {
     if (trace(p, b, &op->results[0])) return -1;
     pin_io(p, b);
   }
-  /* slots, in order of birth: one per buffer, unless it can write over a buffer dying
-   * where it is born */
   qsort(born, (size_t)p->nbufs, sizeof *born, by_birth);
-  for (int n = 0; n < p->nbufs; n++) {
-    buffer *b = born[n];
-    int i = (int)(b - p->bufs);
-    b->slot = -1;
-    for (int j = 0; o->in_place && j < p->nbufs && b->slot < 0; j++) {
-      buffer *a = &p->bufs[j];
-      if (j == i || a->end != b->start || a->slot < 0 || slots[a->slot].last != j) continue;
-      if (can_write_over(p, a, b)) {
-        slot *s = &slots[a->slot];
-        b->slot = a->slot;
-        if (b->size > s->size) s->size = b->size;
-        if (b->end > s->end) s->end = b->end;
-        s->last = i;
-      }
-    }
-    if (b->slot < 0) {
-      b->slot = nslots;
-      slots[nslots++] = (slot){.size = b->size, .start = b->start, .end = b->end, .last = i};
-    }
+  /* with trailing writes and without (tying two buffers together can cost the greedy
+   * placement more than the overlap saves), keeping the smaller arena */
+  int nslots = assign_slots(p, born, slots, o, false);
+  int64_t total = place_best(p, slots, nslots, o->align, o->how);
+  if (o->in_place) {
+    int n2 = assign_slots(p, born, slots, o, true);
+    int64_t t2 = place_best(p, slots, n2, o->align, o->how);
+    if (t2 < total) total = t2, nslots = n2;
+    else nslots = assign_slots(p, born, slots, o, false), total = place_best(p, slots, nslots, o->align, o->how);
   }
-  int64_t total = place_best(ctx, slots, nslots, o->align, o->how);
+  if (o->in_place) drop_self_copies(p);
   tm_value *arena = add_arena_arg(ctx, func, total);
   for (int i = 0; i < p->nbufs; i++) {
     tm_op *alloc = p->bufs[i].def;
-    tm_value *off = index_const(ctx, alloc, slots[p->bufs[i].slot].offset);
+    tm_value *off = index_const(ctx, alloc, buffer_offset(slots, &p->bufs[i]));
     tm_builder bld = tm_builder_before(ctx, alloc);
     tm_value *ops[2] = {arena, off};
     const tm_type *rt = alloc->results[0].type;
@@ -546,23 +733,23 @@ static void report_func(tm_ctx *ctx, tm_op *func, FILE *out) {
     if (trace(p, b, &op->results[0])) return;
     pin_io(p, b);
   }
-  /* lower bound: the most bytes live at one op; buffers sharing an offset there (an
-   * in-place pair) count once */
+  /* lower bound: the most bytes live at one op; buffers sharing bytes there (in place,
+   * exact or trailing) count the bytes they cover together once */
   int64_t bound = 0;
+  range *live = TM_NEW_ARRAY(tm_ctx_arena(ctx), range, p->nbufs + 1);
   for (int k = 0; k < p->nops; k++) {
-    int64_t live = 0;
-    for (int i = 0; i < p->nbufs; i++) {
-      buffer *b = &p->bufs[i];
-      if (b->start > k || b->end < k) continue;
-      bool counted = false;
-      for (int j = 0; j < p->nbufs && !counted; j++) {
-        buffer *o = &p->bufs[j];
-        counted = j != i && o->offset == b->offset && o->start <= k && k <= o->end &&
-                  (o->size > b->size || (o->size == b->size && j < i));
-      }
-      if (!counted) live += b->size;
+    int n = 0;
+    for (int i = 0; i < p->nbufs; i++)
+      if (p->bufs[i].start <= k && k <= p->bufs[i].end)
+        live[n++] = (range){p->bufs[i].offset, p->bufs[i].offset + p->bufs[i].size};
+    qsort(live, (size_t)n, sizeof *live, by_lo);
+    int64_t bytes = 0, end = INT64_MIN;
+    for (int i = 0; i < n; i++) {
+      int64_t lo = live[i].lo > end ? live[i].lo : end;
+      if (live[i].hi > lo) bytes += live[i].hi - lo;
+      if (live[i].hi > end) end = live[i].hi;
     }
-    if (live > bound) bound = live;
+    if (bytes > bound) bound = bytes;
   }
   int64_t total = tm_op_attr_int(func, "tm.arena_bytes", 0);
   fprintf(out, "memory plan of @%s: arena %" PRId64 " bytes, lower bound %" PRId64 " bytes, %d buffers\n",

@@ -49,12 +49,14 @@ static unsigned char *data_of(const tm_tensor *t) {
   return t->arena_offset >= 0 ? arena + t->arena_offset : (unsigned char *)t->buf;
 }
 
-/* Fresh inputs; outputs poisoned, so that one the model leaves unwritten cannot pass on the
- * previous case's values. */
+/* Outputs and the whole arena poisoned, so that an output the model leaves unwritten cannot
+ * pass on the previous case's values; then fresh inputs (last: in the arena, an input may
+ * share bytes with an output, which the model writes once the input is dead). */
 static void load(uint32_t c) {
+  memset(arena, 0x5A, sizeof arena);
+  for (uint32_t o = 0; o < tm_num_outputs; o++) memset(data_of(&tm_outputs[o]), 0x5A, tm_outputs[o].bytes);
   for (uint32_t i = 0; i < tm_num_inputs; i++)
     memcpy(data_of(&tm_inputs[i]), tm_case_inputs[c * tm_num_inputs + i], tm_inputs[i].bytes);
-  for (uint32_t o = 0; o < tm_num_outputs; o++) memset(data_of(&tm_outputs[o]), 0x5A, tm_outputs[o].bytes);
 }
 
 static float f32_at(const unsigned char *p, uint32_t i) {

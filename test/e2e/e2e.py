@@ -2,8 +2,10 @@
 """Compiles one shared model with tinyml-opt and runs it on an emulated board.
 
   e2e.py --tinyml-opt build/tinyml-opt/tinyml-opt --models ../shared/models \
-         --model kws_int8 --target cortex-m4 --backend c|llvm|obj
+         --model kws_int8 --target cortex-m4 --backend c|llvm|obj [--pipeline O2|O1|Omem|TEXT]
 
+The pipeline is tinyml-opt's -O2 unless --pipeline (a name of passes/pipelines.def, a pass
+pipeline text, or flags) or $TINYML_PIPELINE says otherwise.
 Backends: `c` emits NAME.c (built by runtime/run-on-qemu.py with the target's cross
 compiler), `llvm` emits NAME.a (--emit=lib --target=T), `obj` emits NAME.o (--emit=obj).
 runtime/run-on-qemu.py then links it with the harness, runs it under QEMU and compares every
@@ -15,6 +17,7 @@ compiler or QEMU are missing.  bench/run.py imports this file for compile_model(
 """
 import argparse
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -25,8 +28,9 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 RUN_ON_QEMU = os.path.join(REPO, "runtime", "run-on-qemu.py")
 # The shared models live beside the repository (/work/shared next to /work/main).
 DEFAULT_MODELS = os.path.join(os.path.dirname(REPO), "shared", "models")
-# The documented pipeline (docs/c-backend.md, docs/import.md); $TINYML_PIPELINE overrides it.
-PIPELINE = os.environ.get("TINYML_PIPELINE", "--canonicalize --lower-to-loops --plan-memory").split()
+# The default optimization level (passes/pipelines.def, docs/passes.md); --pipeline or
+# $TINYML_PIPELINE overrides it.
+PIPELINE = os.environ.get("TINYML_PIPELINE", "-O2").split()
 SKIP = 77
 EMIT = {"c": ("c", ".c"), "llvm": ("lib", ".a"), "obj": ("obj", ".o")}
 
@@ -34,6 +38,24 @@ EMIT = {"c": ("c", ".c"), "llvm": ("lib", ".a"), "obj": ("obj", ".o")}
 def c_name(model):
     """The generated symbols' prefix: the model folder's name, a C identifier."""
     return "".join(ch if ch.isalnum() else "_" for ch in model)
+
+
+def pipeline_args(pipeline):
+    """tinyml-opt's arguments for a pipeline: a name of passes/pipelines.def ("O2" or
+    "-O2"), a pass pipeline text ("canonicalize,fuse,..."), or flags ("--fuse ...")."""
+    text = pipeline.strip()
+    if text.startswith("-"):
+        return text.split()
+    if text in named_pipelines():
+        return ["-" + text]
+    return ["--pass-pipeline=" + (text if text.startswith("builtin.module(") else "builtin.module(%s)" % text)]
+
+
+def named_pipelines():
+    """{name: text} from passes/pipelines.def, the source of tinyml-opt's -O levels."""
+    src = open(os.path.join(REPO, "passes", "pipelines.def")).read()
+    return {m.group(1): "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', m.group(2)))
+            for m in re.finditer(r"^PIPELINE\((\w+),\s*((?:\s*\"[^\"]*\")+)", src, re.M)}
 
 
 def compile_model(tinyml_opt, model_dir, target, backend, outdir, pipeline=PIPELINE):
@@ -71,6 +93,8 @@ def main():
     ap.add_argument("--model", required=True, help="a folder of --models, e.g. kws_int8")
     ap.add_argument("--target", required=True, help="a target of runtime/boards.def")
     ap.add_argument("--backend", choices=sorted(EMIT), required=True)
+    ap.add_argument("--pipeline", help="a pipeline of passes/pipelines.def (O0, O1, O2, ...), a pass pipeline "
+                    "text or tinyml-opt flags (default: %s)" % " ".join(PIPELINE))
     ap.add_argument("--timeout", type=float, help="seconds per QEMU run (run-on-qemu.py's default: 30)")
     ap.add_argument("--work", help="keep the generated code and the build here (default: temporary)")
     ap.add_argument("--json", help="write run-on-qemu.py's summary here")
@@ -83,7 +107,8 @@ def main():
         return SKIP
     work = os.path.abspath(args.work) if args.work else tempfile.mkdtemp(prefix="tinyml-e2e-")
     try:
-        path, ms, p = compile_model(args.tinyml_opt, model_dir, args.target, args.backend, work)
+        pipeline = pipeline_args(args.pipeline) if args.pipeline else PIPELINE
+        path, ms, p = compile_model(args.tinyml_opt, model_dir, args.target, args.backend, work, pipeline)
         print("+ %s  (%.0f ms)" % (" ".join(p.args), ms))
         sys.stdout.write(p.stdout)
         if p.returncode != 0:
