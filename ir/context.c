@@ -166,9 +166,9 @@ static uint64_t name_hash(const char *name) { return tm_hash_bytes(TM_HASH_SEED,
 
 static void register_ops(tm_ctx *ctx) {
   const tm_opdef *tables[] = {tm_builtin_dialect_ops, tm_tm_dialect_ops, tm_arith_dialect_ops,
-                              tm_scf_dialect_ops,     tm_memref_dialect_ops, tm_math_dialect_ops};
+                              tm_scf_dialect_ops,     tm_memref_dialect_ops, tm_math_dialect_ops, tm_armdsp_dialect_ops};
   const int counts[] = {tm_builtin_dialect_nops, tm_tm_dialect_nops,     tm_arith_dialect_nops,
-                        tm_scf_dialect_nops,     tm_memref_dialect_nops, tm_math_dialect_nops};
+                        tm_scf_dialect_nops,     tm_memref_dialect_nops, tm_math_dialect_nops, tm_armdsp_dialect_nops};
   int n = 0;
   for (size_t t = 0; t < TM_COUNTOF(counts); t++) n += counts[t];
   ctx->ops = TM_NEW_ARRAY(ctx->arena, tm_opdef, n > 0 ? n : 1);

@@ -24,4 +24,8 @@ extern const int tm_memref_dialect_nops;
 extern const tm_opdef tm_math_dialect_ops[];
 extern const int tm_math_dialect_nops;
 
+/* armdsp: Arm M-profile DSP instructions, from ir/ops_armdsp.def (ir/dialect_armdsp.c) */
+extern const tm_opdef tm_armdsp_dialect_ops[];
+extern const int tm_armdsp_dialect_nops;
+
 #endif

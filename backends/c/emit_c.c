@@ -125,7 +125,7 @@ static bool ctype_of(const tm_type *t, ctype *c) {
 /* Static inline functions the generated code calls, emitted only when used. */
 typedef enum {
   H_SRA32, H_SRA64, H_MAXF, H_MINF, H_MAXD, H_MIND, H_F32_BITS, H_BITS_F32, H_F64_BITS, H_BITS_F64, H_ALIGNED,
-  H_COUNT
+  H_SXTB16, H_SMLAD, H_LOAD_WORD, H_COUNT
 } helper_id;
 
 static const struct helper {
@@ -163,6 +163,26 @@ static const struct helper {
     [H_ALIGNED] = {false, "/* Alignment beyond the natural one only helps (SIMD loads); C99 cannot ask for it. */\n"
                           "#if defined(__GNUC__)\n#define TM_ALIGNED(n) __attribute__((aligned(n)))\n#else\n"
                           "#define TM_ALIGNED(n)\n#endif\n"},
+    /* armdsp (docs/dsp.md): the Arm instructions' results in portable C; ACLE's intrinsics
+     * where the compiler targets a core that has them */
+    [H_SXTB16] = {false, "/* armdsp.sxtb16 (SXTB16): bytes 0 and 2 of x sign-extended into its two 16-bit halves. */\n"
+                         "#if defined(__ARM_FEATURE_SIMD32)\n#include <arm_acle.h>\n"
+                         "static inline int32_t tm_sxtb16(uint32_t x) { return (int32_t)__sxtb16((int32_t)x); }\n"
+                         "#else\nstatic inline int32_t tm_sxtb16(uint32_t x) {\n"
+                         "  return (int32_t)((uint32_t)(uint16_t)(int8_t)(uint8_t)x | "
+                         "(uint32_t)(uint16_t)(int8_t)(uint8_t)(x >> 16) << 16);\n}\n#endif\n"},
+    [H_SMLAD] = {false, "/* armdsp.smlad (SMLAD): acc + lo(a) * lo(b) + hi(a) * hi(b) on signed halves, modulo 2^32. */\n"
+                        "#if defined(__ARM_FEATURE_SIMD32)\n#include <arm_acle.h>\n"
+                        "static inline int32_t tm_smlad(uint32_t a, uint32_t b, uint32_t acc) {\n"
+                        "  return __smlad((int32_t)a, (int32_t)b, (int32_t)acc);\n}\n"
+                        "#else\nstatic inline int32_t tm_smlad(uint32_t a, uint32_t b, uint32_t acc) {\n"
+                        "  int32_t lo = (int16_t)(uint16_t)a * (int16_t)(uint16_t)b;\n"
+                        "  int32_t hi = (int16_t)(uint16_t)(a >> 16) * (int16_t)(uint16_t)(b >> 16);\n"
+                        "  return (int32_t)(acc + (uint32_t)lo + (uint32_t)hi);\n}\n#endif\n"},
+    [H_LOAD_WORD] = {false, "/* armdsp.load_word: four bytes as a little-endian word, from any address. */\n"
+                            "static inline int32_t tm_load_word(const int8_t *p) {\n"
+                            "  return (int32_t)((uint32_t)(uint8_t)p[0] | (uint32_t)(uint8_t)p[1] << 8 | "
+                            "(uint32_t)(uint8_t)p[2] << 16 | (uint32_t)(uint8_t)p[3] << 24);\n}\n"},
 };
 
 /* ------------------------------------------------------------------ emitter ------- */
@@ -285,7 +305,7 @@ static const char *float_literal(emitter *e, const ctype *c, double d) {
  * compilers warn about unused locals, and -Werror makes that fatal. */
 static bool removable(const tm_op *op) {
   if (op->nregions || op->nresults == 0) return false;
-  return tm_op_has_trait(op, TM_TRAIT_PURE) || tm_op_is(op, "memref.load");
+  return tm_op_has_trait(op, TM_TRAIT_PURE) || tm_op_is(op, "memref.load") || tm_op_is(op, "armdsp.load_word");
 }
 
 static bool value_live(const emitter *e, const tm_value *v) {
@@ -865,6 +885,32 @@ static int emit_return(emitter *e, tm_op *op, const op_row *row) {
   return 0;
 }
 
+/* ------------------------------------------------------------------ armdsp -------- */
+enum { D_SXTB16, D_SMLAD, D_LOAD_WORD };
+
+static int emit_armdsp(emitter *e, tm_op *op, const op_row *row) {
+  const char *a = atom(e, tm_op_operand(op, 0)), *x;
+  switch (row->kind) {
+  case D_SXTB16: {
+    int64_t rot = tm_op_attr_int(op, "rotate", 0);
+    use_helper(e, H_SXTB16);
+    x = rot ? S("tm_sxtb16((uint32_t)%s >> %d | (uint32_t)%s << %d)", a, (int)rot, a, 32 - (int)rot) : S("tm_sxtb16(%s)", a);
+    break;
+  }
+  case D_SMLAD:
+    use_helper(e, H_SMLAD);
+    x = S("tm_smlad(%s, %s, %s)", a, atom(e, tm_op_operand(op, 1)), atom(e, tm_op_operand(op, 2)));
+    break;
+  default:
+    x = check_memref(e, op, tm_op_operand(op, 0)->type) ? NULL : element(e, op, 0, 1);
+    if (!x) return -1;
+    use_helper(e, H_LOAD_WORD);
+    x = S("tm_load_word(&%s)", x);
+    break;
+  }
+  return define(e, op, 0, x);
+}
+
 static const op_row rows[] = {
     {"arith.constant", emit_constant, 0, NULL},
     {"arith.addi", emit_binary, B_WRAP, "+"},
@@ -912,6 +958,9 @@ static const op_row rows[] = {
     {"math.absf", emit_unary, U_FUNC, "fabs"},
     {"math.rsqrt", emit_unary, U_RSQRT, NULL},
     {"math.absi", emit_unary, U_ABSI, NULL},
+    {"armdsp.sxtb16", emit_armdsp, D_SXTB16, NULL},
+    {"armdsp.smlad", emit_armdsp, D_SMLAD, NULL},
+    {"armdsp.load_word", emit_armdsp, D_LOAD_WORD, NULL},
     {"memref.load", emit_load, 0, NULL},
     {"memref.store", emit_store, 0, NULL},
     {"memref.alloca", emit_alloca, 0, NULL},

@@ -19,12 +19,13 @@
 typedef struct target {
   const char *name, *triple, *cpu, *features, *abi, *float_abi;
   int ptr_bits;
+  bool dsp;
   const char *qemu, *summary;
 } target;
 
 static const target targets[] = {
-#define TM_TARGET(name, triple, cpu, features, abi, float_abi, ptr_bits, qemu, cflags, summary) \
-  {name, triple, cpu, features, abi, float_abi, ptr_bits, qemu, summary},
+#define TM_TARGET(name, triple, cpu, features, abi, float_abi, ptr_bits, dsp, gprs, qemu, cflags, summary) \
+  {name, triple, cpu, features, abi, float_abi, ptr_bits, dsp, qemu, summary},
 #include "backends/targets.def"
 #undef TM_TARGET
 };
@@ -98,6 +99,7 @@ static LLVMTargetMachineRef create_target_machine(tm_ctx *ctx, const target *tg,
   cfg->cpu = host ? take_message(ctx, LLVMGetHostCPUName()) : tg->cpu;
   cfg->features = host ? take_message(ctx, LLVMGetHostCPUFeatures()) : tg->features;
   cfg->abi = tg->abi;
+  cfg->dsp = tg->dsp;
   cfg->size_attr = ol->size_attr;
   LLVMTargetRef lt;
   char *err = NULL;

@@ -14,6 +14,7 @@ typedef struct tm_llvm_config {
   const char *triple, *cpu, *features, *abi; /* abi: NULL or the RISC-V target-abi */
   LLVMTargetDataRef layout;
   const char *size_attr; /* NULL, "optsize" (-Os) or "minsize" (-Oz) on every function */
+  bool dsp;              /* the Arm DSP extension: armdsp ops become llvm.arm.* intrinsics */
 } tm_llvm_config;
 
 /* Builds the LLVM module of a planned lowered module in lc: its constant globals, the

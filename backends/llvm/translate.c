@@ -755,6 +755,67 @@ static int emit_return(tr *t, tm_op *op, const row *r) {
   return 0;
 }
 
+/* ------------------------------------------------------------------ armdsp -------- */
+/* The Arm DSP instructions (ir/ops_armdsp.def): llvm.arm.* intrinsics on DSP targets;
+ * elsewhere (host tests, other cores) plain IR with the same results. */
+enum { DSP_SXTB16, DSP_SMLAD };
+
+static LLVMValueRef call_arm(tr *t, const char *name, LLVMValueRef *args, unsigned n) {
+  unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
+  LLVMValueRef fn = LLVMGetIntrinsicDeclaration(t->m, id, NULL, 0);
+  return LLVMBuildCall2(t->b, LLVMIntrinsicGetType(t->lc, id, NULL, 0), fn, args, n, "");
+}
+
+/* sext(lo16(x)) or, hi, sext(hi16(x)) as i32 */
+static LLVMValueRef half(tr *t, LLVMValueRef x, bool hi) {
+  LLVMTypeRef i32 = LLVMInt32TypeInContext(t->lc);
+  if (hi) return LLVMBuildAShr(t->b, x, const_int(i32, 16), "");
+  return LLVMBuildSExt(t->b, LLVMBuildTrunc(t->b, x, LLVMInt16TypeInContext(t->lc), ""), i32, "");
+}
+
+static int emit_armdsp(tr *t, tm_op *op, const row *r) {
+  LLVMTypeRef i32 = LLVMInt32TypeInContext(t->lc);
+  LLVMValueRef a = operand(t, op, 0), x;
+  if (r->arg == DSP_SXTB16) {
+    int64_t rot = tm_op_attr_int(op, "rotate", 0);
+    if (rot) { /* the rotate pattern LLVM folds into SXTB16's ROR #n */
+      LLVMValueRef right = LLVMBuildLShr(t->b, a, const_int(i32, rot), "");
+      a = LLVMBuildOr(t->b, right, LLVMBuildShl(t->b, a, const_int(i32, 32 - rot), ""), "");
+    }
+    if (t->cfg->dsp) {
+      x = call_arm(t, "llvm.arm.sxtb16", &a, 1);
+    } else {
+      LLVMTypeRef i8 = LLVMInt8TypeInContext(t->lc);
+      LLVMValueRef lo = LLVMBuildSExt(t->b, LLVMBuildTrunc(t->b, a, i8, ""), i32, "");
+      LLVMValueRef a16 = LLVMBuildLShr(t->b, a, const_int(i32, 16), "");
+      LLVMValueRef hi = LLVMBuildSExt(t->b, LLVMBuildTrunc(t->b, a16, i8, ""), i32, "");
+      x = LLVMBuildOr(t->b, LLVMBuildAnd(t->b, lo, const_int(i32, 0xFFFF), ""),
+                      LLVMBuildShl(t->b, hi, const_int(i32, 16), ""), "");
+    }
+  } else if (t->cfg->dsp) {
+    LLVMValueRef args[] = {a, operand(t, op, 1), operand(t, op, 2)};
+    x = call_arm(t, "llvm.arm.smlad", args, 3);
+  } else { /* products of i16 halves fit in i32; the sums wrap like the instruction's */
+    LLVMValueRef b = operand(t, op, 1);
+    x = LLVMBuildAdd(t->b, operand(t, op, 2), LLVMBuildMul(t->b, half(t, a, false), half(t, b, false), ""), "");
+    x = LLVMBuildAdd(t->b, x, LLVMBuildMul(t->b, half(t, a, true), half(t, b, true), ""), "");
+  }
+  set_result(t, op, x);
+  return 0;
+}
+
+/* Four bytes from the element's address: an unaligned i32 load (LDR allows it on v7-M). */
+static int emit_load_word(tr *t, tm_op *op, const row *r) {
+  (void)r;
+  if (check_indices(t, op, 0, 1)) return -1;
+  LLVMTypeRef elem;
+  LLVMValueRef ld = LLVMBuildLoad2(t->b, LLVMInt32TypeInContext(t->lc), element_ptr(t, op, 0, 1, &elem), "");
+  LLVMSetAlignment(ld, 1);
+  if (invariant(t, op->operands[0].value)) LLVMSetMetadata(ld, t->invariant_kind, t->empty_md);
+  set_result(t, op, ld);
+  return 0;
+}
+
 static const row rows[] = {
     {"arith.constant", emit_constant, 0, NULL},
     {"arith.addi", emit_binary, LLVMAdd, NULL},
@@ -802,6 +863,9 @@ static const row rows[] = {
     {"math.tanh", emit_math, MATH_LIBM, "tanhf"},
     {"math.rsqrt", emit_math, MATH_RSQRT, NULL},
     {"math.absi", emit_math, MATH_ABSI, NULL},
+    {"armdsp.sxtb16", emit_armdsp, DSP_SXTB16, NULL},
+    {"armdsp.smlad", emit_armdsp, DSP_SMLAD, NULL},
+    {"armdsp.load_word", emit_load_word, 0, NULL},
     {"memref.load", emit_load, 0, NULL},
     {"memref.store", emit_store, 0, NULL},
     {"memref.view", emit_view, 0, NULL},

@@ -1,0 +1,482 @@
+/* passes/lower_dsp.c — register-blocked int8 conv2d (and conv2d_add), depthwise_conv2d
+ * with one input channel and fully_connected for the targets that have them
+ * (targets.def): on Arm DSP cores as armdsp ops (ir/ops_armdsp.def: one 32-bit load of
+ * four weights, two SXTB16, SMLADs on halfword pairs), on RV32 (no DSP, 31 registers) as
+ * the same blocking with byte loads and multiplies.  docs/dsp.md.
+ *
+ * Every one of these ops is a matrix product over the rows of a kernel: for output pixel
+ * p and output channel o,
+ *   acc[p][o] = bias'[o] + sum over ky of dot(x row at (p, ky), w row (o, ky))
+ * where a row is the KW * C bytes one kernel row reads, contiguous in NHWC (dilation 1
+ * along the width).  The input offset is folded into bias' = bias + in_off * sum(w[o]) at
+ * compile time, so padding is the input zero point (its products cancel).  The weights are
+ * repacked at compile time in the order the inner loop reads them; each block of P pixels
+ * has its kernel rows expanded once into a small scratch buffer (halfword pairs, or
+ * bytes), padding included, which every block of Q channels then reads with one loop (P *
+ * Q accumulators).  Integer sums are exact modulo 2^32 in any order, so the results are
+ * TFLite's bits. */
+#include <string.h>
+
+#include "passes/lowering.h"
+
+int lw_target_kernels(const char *name) {
+  static const struct {
+    const char *name;
+    bool dsp;
+    int gprs;
+  } targets[] = {
+#define TM_TARGET(name, triple, cpu, features, abi, float_abi, ptr_bits, dsp, gprs, qemu, cflags, summary) \
+  {name, dsp, gprs},
+#include "backends/targets.def"
+#undef TM_TARGET
+  };
+  for (size_t i = 0; i < TM_COUNTOF(targets); i++)
+    if (!strcmp(targets[i].name, name))
+      return targets[i].dsp ? LW_KERNELS_DSP : targets[i].gprs >= 24 ? LW_KERNELS_SCALAR : LW_KERNELS_PORTABLE;
+  return -1;
+}
+
+typedef struct dk {
+  lw_lower *W;
+  lw_fn *F;
+  tm_op *op;
+  const lw_dsp_conv *c;
+  tm_value *xs;     /* the input, 1-D i8 */
+  bool pad_y, pad_x; /* some kernel row, some kernel column, falls outside the input */
+  int64_t L, L4, T; /* bytes per kernel row, its whole words, tail bytes */
+  int64_t K;        /* words of all kernel rows, tails zero-padded: KH * ceil(L / 4) */
+  int P, Q;         /* register blocking: pixels x channels */
+  int64_t O1;       /* channels in blocks of Q; the rest one by one */
+  tm_value *xp;     /* the pixels' expansion: DSP halfword pairs i32 [K][P][2], scalar i8 [K * 4][P] */
+  tm_value *wp;     /* packed weights, i8 [O * K * 4] */
+  tm_value *bias;   /* bias', i32 [O] */
+  tm_value *ym;     /* the result: 4-D (conv) or 1-D (flat) */
+  bool flat;        /* pixels numbered 0..NP-1 (1x1 stride-1 convs, fully_connected) */
+  bool fast_rq;     /* every shift < 0 and q >= 0: dk_mbqm's short form */
+  bool dsp;         /* armdsp ops; else the scalar kernel (plain loads and multiplies) */
+  bool direct;      /* one pixel of a flat product: its row read as it is, not expanded */
+  tm_value *xd[4];  /* ... at these offsets */
+} dk;
+
+static tm_value *dsp_op(dk *D, const char *name, int n, tm_value *const *ops, int rotate) {
+  tm_named_attr a = {tm_intern_cstr(D->W->ctx, "rotate"), tm_attr_int(D->W->ctx, lw_i64(D->F), rotate)};
+  return lw_op(D->F, name, lw_i32(D->F), n, ops, rotate ? 1 : 0, &a);
+}
+
+/* MultiplyByQuantizedMultiplier(acc, q[o], shift[o]).  When every shift is negative
+ * (no left shift) and every q >= 0, in fewer operations with the same bits:
+ * SaturatingRoundingDoublingHighMul(a, q) cannot saturate (q is never INT_MIN) and its
+ * (a * q + nudge) / 2^31, truncating, equals floor((a * q + 2^30) / 2^31) for either sign;
+ * RoundingDivideByPOT(s, r) = (s >> r) + (((s & mask) + 2^(r-1) - (s < 0)) >> r) for
+ * r >= 1, the sum in range. */
+static tm_value *dk_mbqm(dk *D, tm_value *acc, tm_value *o) {
+  lw_fn *F = D->F;
+  const lw_dsp_conv *c = D->c;
+  tm_value *q = c->uniform ? lw_ci32(F, c->q[0]) : lw_load(F, c->qg, 1, &o);
+  tm_value *s = c->uniform ? lw_ci32(F, c->shift[0]) : lw_load(F, c->sg, 1, &o);
+  if (!D->fast_rq) return lw_mbqm(F, acc, q, s);
+  const tm_type *i64 = lw_i64(F), *i32 = lw_i32(F);
+  tm_value *p = lw_muli(F, lw_cast(F, "arith.extsi", acc, i64), lw_cast(F, "arith.extsi", q, i64));
+  tm_value *h = lw_cast(F, "arith.trunci", lw_shrsi(F, lw_addi(F, p, lw_ci64(F, INT64_C(1) << 30)), lw_ci64(F, 31)), i32);
+  tm_value *r = c->uniform ? lw_ci32(F, -c->shift[0]) : lw_subi(F, lw_ci32(F, 0), s), *one = lw_ci32(F, 1);
+  tm_value *mask = lw_subi(F, lw_shli(F, one, r), one), *half = lw_shli(F, one, lw_subi(F, r, one));
+  tm_value *round = lw_subi(F, lw_addi(F, lw_andi(F, h, mask), half), lw_shrui(F, h, lw_ci32(F, 31)));
+  return lw_addi(F, lw_shrsi(F, h, r), lw_shrsi(F, round, r));
+}
+
+/* The requantized value of channel o stored at pixel `pix` (flat) or (n, oy, ox). */
+static int dk_store(dk *D, tm_value *acc, tm_value *o, tm_value *pix, tm_value *n, tm_value *oy, tm_value *ox) {
+  lw_fn *F = D->F;
+  const lw_dsp_conv *c = D->c;
+  tm_value *v = dk_mbqm(D, acc, o);
+  if (c->zp_out) v = lw_addi(F, v, lw_ci32(F, c->zp_out));
+  v = lw_int_to(F, lw_clamp_i32(F, v, c->lo, c->hi), lw_i8(F));
+  if (D->flat) {
+    tm_value *i = lw_add_idx(F, lw_affine(F, pix, c->O, 0), o);
+    lw_store(F, v, D->ym, 1, &i);
+    return 0;
+  }
+  tm_value *yi[] = {n, oy, ox, o};
+  if (c->residual && !(v = lw_residual_add(D->W, D->op, v, 4, yi))) return -1;
+  lw_store(F, v, D->ym, 4, yi);
+  return 0;
+}
+
+/* The input byte at pos of the row starting at `row`, sign-extended, masked to 16 bits
+ * when it goes to a low half; or, when `check` and pos is outside [0, Wi * C), the
+ * input zero point (padding: its products cancel against bias'). */
+static tm_value *row_byte(dk *D, tm_value *row, tm_value *pos, bool check, bool low) {
+  lw_fn *F = D->F;
+  const lw_dsp_conv *c = D->c;
+  tm_value *valid = NULL, *i = lw_add_idx(F, row, pos);
+  if (check) {
+    valid = lw_andi(F, lw_cmpi(F, LW_SGE, pos, lw_cidx(F, 0)), lw_cmpi(F, LW_SLT, pos, lw_cidx(F, c->Wi * c->C)));
+    i = lw_select(F, valid, i, lw_cidx(F, 0)); /* a safe address; its byte is not used */
+  }
+  tm_value *v = lw_int_to(F, lw_load(F, D->xs, 1, &i), lw_i32(F));
+  if (check) v = lw_select(F, valid, v, lw_ci32(F, -c->in_off));
+  return low ? lw_andi(F, v, lw_ci32(F, 0xFFFF)) : v;
+}
+
+/* Bytes pos..pos + 3 of a row (0 from pos + n on); DSP: those of the low halves masked. */
+static void row_bytes(dk *D, tm_value *row, tm_value *pos, int n, bool check, tm_value **b) {
+  lw_fn *F = D->F;
+  for (int t = 0; t < 4; t++)
+    b[t] = t < n ? row_byte(D, row, lw_add_idx(F, pos, lw_cidx(F, t)), check, D->dsp && t < 2) : lw_ci32(F, 0);
+}
+
+/* Halfword pairs (bytes 0, 2) and (1, 3) of four bytes (those of the low halves masked). */
+static void pairs_of_bytes(dk *D, tm_value *const *b, tm_value **p02, tm_value **p13) {
+  lw_fn *F = D->F;
+  *p02 = lw_op2(F, "arith.ori", b[0], lw_shli(F, b[2], lw_ci32(F, 16)));
+  *p13 = lw_op2(F, "arith.ori", b[1], lw_shli(F, b[3], lw_ci32(F, 16)));
+}
+
+/* Word w of pixel p's expansion: DSP, the halfword pairs at D->xp[(w * P + p) * 2 + 0, 1];
+ * scalar, the four bytes at D->xp[(w * 4 + t) * P + p]. */
+static void store_word(dk *D, int P, int p, tm_value *w, tm_value *const *b, tm_value *p02, tm_value *p13) {
+  lw_fn *F = D->F;
+  if (!D->dsp) {
+    for (int t = 0; t < 4; t++) {
+      tm_value *i = lw_affine(F, w, 4 * P, t * P + p);
+      lw_store(F, lw_int_to(F, b[t], lw_i8(F)), D->xp, 1, &i);
+    }
+    return;
+  }
+  tm_value *j = lw_affine(F, w, P * 2, 2 * p), *j1 = lw_add_idx(F, j, lw_cidx(F, 1));
+  lw_store(F, p02, D->xp, 1, &j);
+  lw_store(F, p13, D->xp, 1, &j1);
+}
+
+/* Bytes pos..pos + 3 of a row (0 from pos + n on) as a word of pixel p's expansion. */
+static void bytes_word(dk *D, int P, int p, tm_value *w, tm_value *row, tm_value *pos, int n, bool check) {
+  tm_value *b[4], *p02 = NULL, *p13 = NULL;
+  row_bytes(D, row, pos, n, check, b);
+  if (D->dsp) pairs_of_bytes(D, b, &p02, &p13);
+  store_word(D, P, p, w, b, p02, p13);
+}
+
+/* One kernel row of pixel p (its bytes from `row` + first) into its expansion from word
+ * w0: DSP words through SXTB16 and SXTB16 ROR 8, else byte by byte (with the bounds
+ * checks when `check`: the row is cut by the left or right padding); the tail word from
+ * its bytes, zero-padded. */
+static void expand_row(dk *D, int P, int p, tm_value *row, tm_value *first, tm_value *w0, bool check) {
+  lw_fn *F = D->F;
+  if (D->L4) {
+    lw_for lk;
+    lw_for_n(F, &lk, D->L4, 0, NULL);
+    tm_value *pos = lw_add_idx(F, first, lw_affine(F, lk.iv, 4, 0)), *w = lw_add_idx(F, w0, lk.iv);
+    if (check || !D->dsp) {
+      bytes_word(D, P, p, w, row, pos, 4, check);
+    } else {
+      tm_value *ld[] = {D->xs, lw_add_idx(F, row, pos)};
+      tm_value *xw = dsp_op(D, "armdsp.load_word", 2, ld, 0);
+      store_word(D, P, p, w, NULL, dsp_op(D, "armdsp.sxtb16", 1, &xw, 0), dsp_op(D, "armdsp.sxtb16", 1, &xw, 8));
+    }
+    lw_for_end(F, &lk, 0, NULL);
+  }
+  if (D->T)
+    bytes_word(D, P, p, lw_add_idx(F, w0, lw_cidx(F, D->L4)), row, lw_add_idx(F, first, lw_cidx(F, 4 * D->L4)),
+               (int)D->T, check);
+}
+
+/* The P pixels' kernel rows as halfword pairs in D->xp, [K][P][2]: done once per pixel,
+ * used by every output channel.  Pixel p's window starts at input row iy0 (of image n) and
+ * byte offset first[p] within a row; rows outside the input are the zero point's pairs. */
+static void dk_expand(dk *D, int P, tm_value *n, tm_value *iy0, tm_value *const *first) {
+  lw_fn *F = D->F;
+  const lw_dsp_conv *c = D->c;
+  int64_t RW = D->K / c->KH, zp = -c->in_off, rowbytes = c->Wi * c->C;
+  lw_for lky;
+  lw_for_n(F, &lky, c->KH, 0, NULL);
+  tm_value *iy = lw_add_idx(F, iy0, lw_affine(F, lky.iv, c->dh, 0)), *w0 = lw_affine(F, lky.iv, RW, 0);
+  tm_value *row = lw_affine(F, lw_add_idx(F, lw_affine(F, n, c->H, 0), iy), rowbytes, 0);
+  lw_if in_y;
+  if (D->pad_y) {
+    lw_if_begin(F, &in_y, lw_andi(F, lw_cmpi(F, LW_SGE, iy, lw_cidx(F, 0)), lw_cmpi(F, LW_SLT, iy, lw_cidx(F, c->H))),
+                0, NULL);
+  }
+  for (int p = 0; p < P; p++) {
+    if (!D->pad_x) {
+      expand_row(D, P, p, row, first[p], w0, false);
+      continue;
+    }
+    tm_value *inside = lw_andi(F, lw_cmpi(F, LW_SGE, first[p], lw_cidx(F, 0)),
+                               lw_cmpi(F, LW_SLT, lw_add_idx(F, first[p], lw_cidx(F, D->L - 1)), lw_cidx(F, rowbytes)));
+    lw_if in_x;
+    lw_if_begin(F, &in_x, inside, 0, NULL);
+    expand_row(D, P, p, row, first[p], w0, false);
+    lw_if_else(F, &in_x, 0, NULL);
+    expand_row(D, P, p, row, first[p], w0, true);
+    lw_if_end(F, &in_x, 0, NULL);
+  }
+  if (D->pad_y) { /* the whole row is padding: the zero point's pairs (or bytes) */
+    lw_if_else(F, &in_y, 0, NULL);
+    uint32_t zpair = (uint32_t)(uint16_t)(int16_t)zp | (uint32_t)(uint16_t)(int16_t)zp << 16;
+    int64_t per_row = D->dsp ? RW * P * 2 : RW * 4 * P;
+    lw_for lw;
+    lw_for_n(F, &lw, per_row, 0, NULL);
+    tm_value *j = lw_add_idx(F, lw_affine(F, lky.iv, per_row, 0), lw.iv);
+    lw_store(F, D->dsp ? lw_ci32(F, (int32_t)zpair) : lw_cint(F, lw_i8(F), zp), D->xp, 1, &j);
+    lw_for_end(F, &lw, 0, NULL);
+    lw_if_end(F, &in_y, 0, NULL);
+  }
+  lw_for_end(F, &lky, 0, NULL);
+}
+
+/* acc[q][p] += the products of word k of the Q channels' block with the P pixels' pairs. */
+static void mac_step(dk *D, int P, int Q, tm_value *const *a0, tm_value *const *a1, tm_value *wv, tm_value *k,
+                     tm_value **acc) {
+  lw_fn *F = D->F;
+  for (int q = 0; q < Q; q++) {
+    tm_value *i = lw_affine(F, k, Q, q), *ww = lw_load(F, wv, 1, &i);
+    tm_value *b0 = dsp_op(D, "armdsp.sxtb16", 1, &ww, 0), *b1 = dsp_op(D, "armdsp.sxtb16", 1, &ww, 8);
+    for (int p = 0; p < P; p++) {
+      tm_value *m0[] = {a0[p], b0, acc[q * P + p]};
+      tm_value *m1[] = {a1[p], b1, dsp_op(D, "armdsp.smlad", 3, m0, 0)};
+      acc[q * P + p] = dsp_op(D, "armdsp.smlad", 3, m1, 0);
+    }
+  }
+}
+
+static int dk_results(dk *D, int P, int Q, tm_value *const *acc, tm_value *const *och, tm_value *const *pix,
+                      tm_value *n, tm_value *oy, tm_value *const *ox) {
+  for (int q = 0; q < Q; q++)
+    for (int p = 0; p < P; p++)
+      if (dk_store(D, acc[q * P + p], och[q], pix ? pix[p] : NULL, n, oy, ox ? ox[p] : NULL)) return -1;
+  return 0;
+}
+
+/* The scalar kernel's block: one loop over the bytes, acc[q][p] += x[p] * w[q] with the
+ * bytes of the Q channels side by side and the P pixels' side by side (or, direct, the
+ * pixel's row as it is). */
+static int dk_block_scalar(dk *D, int P, int Q, tm_value **acc, tm_value *const *och, tm_value *wb,
+                           tm_value *const *pix, tm_value *n, tm_value *oy, tm_value *const *ox) {
+  lw_fn *F = D->F;
+  int na = P * Q;
+  int64_t nb = Q * D->K * 4;
+  tm_value *vops[] = {D->wp, lw_affine(F, wb, 4, 0)};
+  tm_value *wv = lw_op(F, "memref.view", tm_type_memref(D->W->ctx, lw_i8(F), 1, &nb), 2, vops, 0, NULL);
+  lw_for lk;
+  lw_for_n(F, &lk, D->direct ? D->L : D->K * 4, na, acc);
+  for (int i = 0; i < na; i++) acc[i] = lk.args[i];
+  tm_value *x[8];
+  for (int p = 0; p < P; p++) {
+    tm_value *i = D->direct ? lw_add_idx(F, D->xd[p], lk.iv) : lw_affine(F, lk.iv, P, p);
+    x[p] = lw_int_to(F, lw_load(F, D->direct ? D->xs : D->xp, 1, &i), lw_i32(F));
+  }
+  for (int q = 0; q < Q; q++) {
+    tm_value *i = lw_affine(F, lk.iv, Q, q), *w = lw_int_to(F, lw_load(F, wv, 1, &i), lw_i32(F));
+    for (int p = 0; p < P; p++) acc[q * P + p] = lw_addi(F, acc[q * P + p], lw_muli(F, x[p], w));
+  }
+  memcpy(acc, lw_for_end(F, &lk, na, acc), (size_t)na * sizeof *acc);
+  return dk_results(D, P, Q, acc, och, pix, n, oy, ox);
+}
+
+/* P pixels times Q channels from o0, whose packed words start at wb: one loop over the
+ * words, P * Q accumulators.  The pixels' pairs come from D->xp, or, direct, from their
+ * rows at D->xd[p] (the tail word last). */
+static int dk_block(dk *D, int P, int Q, tm_value *o0, tm_value *wb, tm_value *const *pix, tm_value *n, tm_value *oy,
+                    tm_value *const *ox) {
+  lw_fn *F = D->F;
+  tm_value *acc[8], *och[8];
+  for (int q = 0; q < Q; q++) {
+    och[q] = lw_add_idx(F, o0, lw_cidx(F, q));
+    tm_value *b = lw_load(F, D->bias, 1, &och[q]);
+    for (int p = 0; p < P; p++) acc[q * P + p] = b;
+  }
+  if (!D->dsp) return dk_block_scalar(D, P, Q, acc, och, wb, pix, n, oy, ox);
+  int na = P * Q;
+  /* the block's words through a view, so that the loop indexes from a fixed base */
+  int64_t nw = Q * D->K;
+  tm_value *vops[] = {D->wp, lw_affine(F, wb, 4, 0)};
+  tm_value *wv = lw_op(F, "memref.view", tm_type_memref(D->W->ctx, lw_i32(F), 1, &nw), 2, vops, 0, NULL);
+  tm_value *a0[4], *a1[4];
+  int64_t nk = D->direct ? D->L4 : D->K;
+  if (nk) {
+    lw_for lk;
+    lw_for_n(F, &lk, nk, na, acc);
+    for (int i = 0; i < na; i++) acc[i] = lk.args[i];
+    for (int p = 0; p < P; p++) {
+      if (D->direct) {
+        tm_value *ld[] = {D->xs, lw_add_idx(F, D->xd[p], lw_affine(F, lk.iv, 4, 0))};
+        tm_value *xw = dsp_op(D, "armdsp.load_word", 2, ld, 0);
+        a0[p] = dsp_op(D, "armdsp.sxtb16", 1, &xw, 0);
+        a1[p] = dsp_op(D, "armdsp.sxtb16", 1, &xw, 8);
+      } else {
+        tm_value *j = lw_affine(F, lk.iv, P * 2, 2 * p), *j1 = lw_add_idx(F, j, lw_cidx(F, 1));
+        a0[p] = lw_load(F, D->xp, 1, &j);
+        a1[p] = lw_load(F, D->xp, 1, &j1);
+      }
+    }
+    mac_step(D, P, Q, a0, a1, wv, lk.iv, acc);
+    memcpy(acc, lw_for_end(F, &lk, na, acc), (size_t)na * sizeof *acc);
+  }
+  if (D->direct && D->T) {
+    for (int p = 0; p < P; p++) {
+      tm_value *b[4];
+      row_bytes(D, D->xd[p], lw_cidx(F, 4 * D->L4), (int)D->T, false, b);
+      pairs_of_bytes(D, b, &a0[p], &a1[p]);
+    }
+    mac_step(D, P, Q, a0, a1, wv, lw_cidx(F, D->L4), acc);
+  }
+  return dk_results(D, P, Q, acc, och, pix, n, oy, ox);
+}
+
+/* All output channels of P expanded pixels: blocks of Q, then the rest one by one. */
+static int dk_channels(dk *D, int P, tm_value *const *pix, tm_value *n, tm_value *oy, tm_value *const *ox) {
+  lw_fn *F = D->F;
+  int Q = D->Q;
+  if (D->O1) {
+    lw_for lc;
+    bool loop = D->O1 > Q;
+    tm_value *cb = lw_cidx(F, 0);
+    if (loop) {
+      lw_for_n(F, &lc, D->O1 / Q, 0, NULL);
+      cb = lc.iv;
+    }
+    if (dk_block(D, P, Q, lw_affine(F, cb, Q, 0), lw_affine(F, cb, Q * D->K, 0), pix, n, oy, ox)) return -1;
+    if (loop) lw_for_end(F, &lc, 0, NULL);
+  }
+  for (int64_t o = D->O1; o < D->c->O; o++)
+    if (dk_block(D, P, 1, lw_cidx(F, o), lw_cidx(F, o * D->K), pix, n, oy, ox)) return -1;
+  return 0;
+}
+
+/* Pixels in blocks of P: a loop over the blocks of a row (or of all pixels when flat),
+ * then the rest one by one. */
+static int dk_pixels(dk *D, int64_t npix, tm_value *n, tm_value *oy) {
+  lw_fn *F = D->F;
+  const lw_dsp_conv *c = D->c;
+  int64_t nb = npix / D->P;
+  tm_value *iy0 = D->flat ? lw_cidx(F, 0) : lw_affine(F, oy, c->sh, -c->pt);
+  for (int part = 0; part < 2; part++) {
+    int pp = part ? 1 : D->P;
+    int64_t count = part ? npix - nb * D->P : nb;
+    if (!count) continue;
+    lw_for lp;
+    tm_value *start;
+    if (count > 1) {
+      lw_for_n(F, &lp, count, 0, NULL);
+      start = lw_affine(F, lp.iv, pp, part ? nb * D->P : 0);
+    } else {
+      start = lw_cidx(F, part ? nb * D->P : 0);
+    }
+    tm_value *px[4], *first[4];
+    for (int p = 0; p < pp; p++) {
+      px[p] = lw_add_idx(F, start, lw_cidx(F, p));
+      first[p] = D->flat ? lw_affine(F, px[p], c->C, 0) : lw_affine(F, px[p], c->sw * c->C, -c->pl * c->C);
+    }
+    if (D->direct) memcpy(D->xd, first, sizeof first);
+    else dk_expand(D, pp, D->flat ? lw_cidx(F, 0) : n, iy0, first);
+    int r = D->flat ? dk_channels(D, pp, px, NULL, NULL, NULL) : dk_channels(D, pp, NULL, n, oy, px);
+    if (r) return -1;
+    if (count > 1) lw_for_end(F, &lp, 0, NULL);
+  }
+  return 0;
+}
+
+/* The weights in the inner loop's order — for each block of Q channels, word j of every
+ * channel in turn (kernel rows' tails zero-padded to a word) — and bias' = bias +
+ * in_off * sum(w). */
+static void dk_pack(dk *D, const tm_attr *wv, const tm_attr *bv) {
+  const lw_dsp_conv *c = D->c;
+  lw_lower *W = D->W;
+  int64_t O = c->O, KH = c->KH, L = D->L, RW = D->K / KH;
+  uint8_t *pk = TM_NEW_ARRAY(tm_ctx_arena(W->ctx), uint8_t, O * D->K * 4);
+  int32_t *bias = TM_NEW_ARRAY(tm_ctx_arena(W->ctx), int32_t, O);
+  memset(pk, 0, (size_t)(O * D->K * 4));
+  for (int64_t o = 0; o < O; o++) {
+    int64_t blk = o < D->O1 ? D->Q : 1, first = o < D->O1 ? o / D->Q * D->Q : o, qi = o - first;
+    uint32_t sum = bv ? (uint32_t)tm_dense_get_int(bv, o) : 0;
+    for (int64_t ky = 0; ky < KH; ky++)
+      for (int64_t i = 0; i < L; i++) {
+        /* row byte i = (kx, ci); depthwise filters are [1, KH, KW, O] */
+        int64_t src = c->depthwise ? (ky * c->KW + i) * O + o : (o * KH + ky) * L + i;
+        int64_t w = tm_dense_get_int(wv, src), j = ky * RW + i / 4;
+        /* DSP: word j of each channel in turn (little-endian); scalar: byte 4j + i % 4 of each */
+        int64_t at = D->dsp ? ((first * D->K + j * blk) + qi) * 4 + i % 4
+                            : first * D->K * 4 + (j * 4 + i % 4) * blk + qi;
+        pk[at] = (uint8_t)w;
+        sum += (uint32_t)c->in_off * (uint32_t)w;
+      }
+    bias[o] = (int32_t)sum;
+  }
+  lw_fn *F = D->F;
+  int64_t n = O * D->K * 4;
+  const tm_type *t = tm_type_tensor(W->ctx, lw_i8(F), 1, &n);
+  D->wp = lw_get_global(F, lw_global(W->M, "dsp_weights", tm_attr_dense(W->ctx, t, false, pk, (size_t)n), F->loc));
+  D->bias = lw_get_global(F, lw_global_i32(W->M, "dsp_bias", O, bias, F->loc));
+}
+
+bool lw_dsp_applies(const lw_dsp_conv *c) {
+  if (!tm_value_const(c->w) || (c->b && !tm_value_const(c->b))) return false;
+  if (c->depthwise && c->C > 1) return false;
+  return c->dw == 1 && c->KW * c->C >= 4;
+}
+
+/* Whether op, in v's block, is the last of v's uses. */
+static bool last_use(const tm_value *v, const tm_op *op) {
+  for (const tm_use *u = v->uses; u; u = u->next)
+    if (u->user != op && (u->user->block != op->block || !tm_op_is_before_in_block(u->user, op))) return false;
+  return true;
+}
+
+int lw_lower_dsp_conv(lw_lower *W, tm_op *op, const lw_dsp_conv *c) {
+  const tm_attr *wv = tm_value_const(c->w), *bv = c->b ? tm_value_const(c->b) : NULL;
+  dk D = {.W = W, .F = lw_fn_of(W), .op = op, .c = c, .L = c->KW * c->C};
+  lw_fn *F = D.F;
+  D.L4 = D.L / 4, D.T = D.L % 4, D.K = c->KH * ((D.L + 3) / 4);
+  D.pad_y = c->pt > 0 || (c->OH - 1) * c->sh + (c->KH - 1) * c->dh - c->pt >= c->H;
+  D.pad_x = c->pl > 0 || (c->OW - 1) * c->sw + c->KW - 1 - c->pl >= c->Wi;
+  D.flat = !c->residual && c->KH == 1 && c->KW == 1 && c->sh == 1 && c->sw == 1 && !D.pad_y && !D.pad_x;
+  int64_t npix = D.flat ? c->N * c->OH * c->OW : c->OW;
+  /* register blocking: P pixels x Q channels accumulators; a lone pixel (a
+   * fully_connected of batch 1) takes four channels */
+  D.dsp = W->M->kernels == LW_KERNELS_DSP;
+  if (D.dsp) D.P = npix > 1 ? 2 : 1, D.Q = D.P == 1 ? 4 : 2;
+  else D.P = npix > 1 ? 2 : 1, D.Q = D.P == 1 ? 8 : 4; /* 24+ registers; lw_for carries at most 8 */
+  if (D.Q > c->O) D.Q = (int)c->O;
+  D.O1 = c->O / D.Q * D.Q;
+  D.fast_rq = true;
+  for (int64_t o = 0; o < c->O; o++) D.fast_rq &= c->shift[o] < 0 && c->q[o] >= 0;
+  dk_pack(&D, wv, bv);
+  D.xs = lw_flat(W, lw_in_buf(W, c->x));
+  /* the expanded pixels: a raw buffer plan-memory places like any other; a lone pixel
+   * of a flat product is read directly (its pairs used by every channel block once) */
+  D.direct = D.flat && D.P == 1 && npix == 1;
+  if (!D.direct) {
+    int64_t bytes = D.K * D.P * 4 * (D.dsp ? 2 : 1), words = bytes / 4;
+    const tm_type *raw_t = tm_type_memref(W->ctx, lw_i8(F), 1, &bytes);
+    tm_named_attr align = {tm_intern_cstr(W->ctx, "alignment"), tm_attr_int(W->ctx, NULL, 16)};
+    tm_value *raw = lw_op(F, "memref.alloc", raw_t, 0, NULL, 1, &align), *vops[] = {raw, lw_cidx(F, 0)};
+    D.xp = D.dsp ? lw_op(F, "memref.view", tm_type_memref(W->ctx, lw_i32(F), 1, &words), 2, vops, 0, NULL) : raw;
+  }
+  /* In place (the bytes must die here: their tensor's last use, not a view): over the
+   * input of a flat product, which reads a block's pixels (into the scratch) before it
+   * writes their outputs, no more bytes than their inputs (O <= C), so that they never
+   * reach a pixel still to be read. */
+  tm_value *over = D.flat && !D.direct && c->O <= c->C ? c->x : NULL;
+  /* Or over a residual input whose last use this is: each of its elements is read just
+   * before the output element at its index is stored. */
+  if (c->residual && tm_op_operand(op, 3) != c->x) over = tm_op_operand(op, 3);
+  lw_buf ob = over ? lw_in_buf(W, over) : (lw_buf){0};
+  const tm_type *yt = lw_memref_of(W->ctx, c->y->type);
+  if (over && ob.raw && (over == c->x || ob.raw != lw_in_buf(W, c->x).raw) && last_use(over, op) &&
+      !lw_is_returned(W, c->y) && over->def &&
+      !tm_op_is(over->def, "tm.reshape") && !tm_op_is(over->def, "tm.squeeze") &&
+      tm_type_bytes(yt) <= tm_type_bytes(ob.raw->type)) {
+    tm_value *ops[] = {ob.raw, lw_cidx(F, 0)};
+    lw_bind(W, c->y, (lw_buf){lw_op(F, "memref.view", yt, 2, ops, 0, NULL), ob.raw});
+  } else {
+    lw_out(W, c->y);
+  }
+  D.ym = D.flat ? lw_flat(W, lw_in_buf(W, c->y)) : lw_in(W, c->y);
+  if (D.flat) return dk_pixels(&D, npix, NULL, NULL);
+  lw_nest rows;
+  int64_t dims[] = {c->N, c->OH};
+  lw_nest_begin(F, &rows, 2, dims);
+  if (dk_pixels(&D, npix, rows.iv[0], rows.iv[1])) return -1;
+  lw_nest_end(F, &rows);
+  return 0;
+}
