@@ -108,6 +108,49 @@ static void conv(const tm_op *op, bool depthwise, const tm_type *it, const float
         }
 }
 
+int64_t tm_interp_taps(const tm_op *op) {
+  if (op->noperands < 2 || !is_f32_static(tm_op_operand(op, 1)->type)) return 0;
+  const tm_type *ft = tm_op_operand(op, 1)->type;
+  if (tm_op_is(op, "tm.fully_connected")) return ft->rank == 2 ? ft->dims[1] : 0;
+  if (!tm_op_is(op, "tm.conv2d") && !tm_op_is(op, "tm.depthwise_conv2d")) return 0;
+  const tm_type *it = tm_op_operand(op, 0)->type;
+  /* grouped convolutions (filter channels != input channels) are not handled */
+  if (ft->rank != 4 || it->rank != 4 || (tm_op_is(op, "tm.conv2d") && ft->dims[3] != it->dims[3])) return 0;
+  return ft->dims[1] * ft->dims[2] * it->dims[3];
+}
+
+int64_t tm_interp_tap_sums(const tm_op *op, const float *x, double *sum) {
+  if (!tm_interp_taps(op)) return 0;
+  const tm_type *it = tm_op_operand(op, 0)->type, *ft = tm_op_operand(op, 1)->type, *ot = op->results[0].type;
+  if (tm_op_is(op, "tm.fully_connected")) {
+    int64_t I = ft->dims[1], B = I ? tm_type_numel(it) / I : 0;
+    for (int64_t b = 0; b < B; b++)
+      for (int64_t i = 0; i < I; i++) sum[i] += x[b * I + i];
+    return B;
+  }
+  int64_t st[2], dl[2];
+  pair_attr(op, "stride", 1, st);
+  pair_attr(op, "dilation", 1, dl);
+  int64_t N = it->dims[0], H = it->dims[1], W = it->dims[2], C = it->dims[3];
+  int64_t KH = ft->dims[1], KW = ft->dims[2], OH = ot->dims[1], OW = ot->dims[2];
+  int64_t ph = pad_before(op, H, OH, KH, st[0], dl[0]), pw = pad_before(op, W, OW, KW, st[1], dl[1]);
+  for (int64_t n = 0; n < N; n++)
+    for (int64_t oy = 0; oy < OH; oy++)
+      for (int64_t ox = 0; ox < OW; ox++)
+        for (int64_t ky = 0; ky < KH; ky++) {
+          int64_t iy = oy * st[0] - ph + ky * dl[0];
+          if (iy < 0 || iy >= H) continue;
+          for (int64_t kx = 0; kx < KW; kx++) {
+            int64_t ix = ox * st[1] - pw + kx * dl[1];
+            if (ix < 0 || ix >= W) continue;
+            const float *px = x + ((n * H + iy) * W + ix) * C;
+            double *ps = sum + (ky * KW + kx) * C;
+            for (int64_t c = 0; c < C; c++) ps[c] += px[c];
+          }
+        }
+  return N * OH * OW;
+}
+
 static void fully_connected(const tm_type *it, const float *x, const tm_type *wt, const float *w,
                             const float *bias, float *y) {
   int64_t O = wt->dims[0], I = wt->dims[1], B = I ? tm_type_numel(it) / I : 0;

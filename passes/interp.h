@@ -23,4 +23,14 @@ bool tm_interp_supports(const tm_op *op);
 int tm_interp_func(tm_ctx *ctx, tm_op *func, const float *const *inputs, float *const *outputs,
                    tm_interp_observe_fn observe, void *user);
 
+/* The number of taps of one output of a weighted op (conv2d: KH*KW*I; depthwise_conv2d:
+ * KH*KW*C; fully_connected: I), or 0 for other ops. */
+int64_t tm_interp_taps(const tm_op *op);
+
+/* Adds to sum[tap] the input value every output position of the weighted op reads at
+ * that tap (0 where the tap is padding), given its input x; returns the number of output
+ * positions (per channel).  Dividing gives the mean input per tap, which with a weight
+ * change dW shifts every output of channel o by sum over taps of dW[o, tap] * mean[tap]. */
+int64_t tm_interp_tap_sums(const tm_op *op, const float *x, double *sum);
+
 #endif /* TM_INTERP_H */

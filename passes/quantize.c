@@ -29,7 +29,8 @@
  * integer concat and maximum/minimum need one quantization throughout). */
 typedef enum { K_WEIGHTED, K_FREE, K_SAME, K_FIXED, K_SHARED } op_kind;
 
-/* Ops with integer kernels; i16 says whether lower-to-loops has the int16 one. */
+/* Ops with integer kernels; i16 says whether lower-to-loops has the int16 one (the
+ * others run in int8 between requantizations when int16 activations are asked for). */
 static const struct qop {
   const char *name;
   op_kind kind;
@@ -37,13 +38,13 @@ static const struct qop {
 } qops[] = {
     {"tm.conv2d", K_WEIGHTED, true},  {"tm.depthwise_conv2d", K_WEIGHTED, true},
     {"tm.fully_connected", K_WEIGHTED, true},
-    {"tm.add", K_FREE, false},        {"tm.sub", K_FREE, false},      {"tm.mul", K_FREE, false},
-    {"tm.relu", K_FREE, false},       {"tm.relu6", K_FREE, false},    {"tm.leaky_relu", K_FREE, false},
+    {"tm.add", K_FREE, true},         {"tm.sub", K_FREE, true},       {"tm.mul", K_FREE, true},
+    {"tm.relu", K_FREE, true},        {"tm.relu6", K_FREE, true},     {"tm.leaky_relu", K_FREE, true},
     {"tm.hard_swish", K_FREE, false}, {"tm.mean", K_FREE, false},
     {"tm.avg_pool2d", K_SAME, true},  {"tm.max_pool2d", K_SAME, true}, {"tm.reshape", K_SAME, true},
-    {"tm.squeeze", K_SAME, true},     {"tm.transpose", K_SAME, false}, {"tm.pad", K_SAME, false},
-    {"tm.concat", K_SHARED, false},   {"tm.maximum", K_SHARED, false}, {"tm.minimum", K_SHARED, false},
-    {"tm.softmax", K_FIXED, false},   {"tm.logistic", K_FIXED, false}, {"tm.tanh", K_FIXED, false},
+    {"tm.squeeze", K_SAME, true},     {"tm.transpose", K_SAME, true}, {"tm.pad", K_SAME, true},
+    {"tm.concat", K_SHARED, true},    {"tm.maximum", K_SHARED, true}, {"tm.minimum", K_SHARED, true},
+    {"tm.softmax", K_FIXED, false},   {"tm.logistic", K_FIXED, true}, {"tm.tanh", K_FIXED, true},
 };
 
 typedef struct vinfo {
@@ -54,11 +55,16 @@ typedef struct vinfo {
   float *samples; /* percentile / mse: every calibration value */
   int64_t nsamples;
   const tm_type *qt;      /* quantized element type planned for v */
+  const tm_type *alt;     /* ... in the other activation width (for consumers of that width) */
+  tm_value *qalt;         /* rewrite: v requantized to alt */
   int waxis;              /* >= 0: a weight quantized per channel along this axis */
   bool qused;             /* the quantized graph holds a quantized version of v */
   tm_value *qval, *fval;  /* rewrite: quantized and float versions */
   float *ref;             /* report: the float run's values for the current sample */
   double sig, noise;      /* report: accumulated signal and error power */
+  double *tapsum;         /* result of a weighted op: its input summed per tap (bias correction) */
+  int64_t tapcount;       /* ... over this many output positions */
+  float *fixed;           /* a bias: the corrected float values */
 } vinfo;
 
 typedef struct qstate {
@@ -68,7 +74,7 @@ typedef struct qstate {
   tm_block *body;
   vinfo *vi;
   int nvi;
-  bool i16, i4, int8_io;
+  bool i16, i4, pack4, int8_io, bias_corr;
   const char *mode;
   int nfiles;
   bool *quantized; /* per body op, in order */
@@ -106,9 +112,9 @@ static const tm_type *quant_type(qstate *s, bool wide, double scale, int64_t zp)
 
 /* An activation type for the range [lo, hi] widened to hold 0: int8 asymmetric with
  * the zero point nudged as TFLite's converter does, int16 symmetric. */
-static const tm_type *range_type(qstate *s, float lo, float hi) {
+static const tm_type *range_type(qstate *s, float lo, float hi, bool wide) {
   double l = lo < 0 ? lo : 0, h = hi > 0 ? hi : 0;
-  if (s->i16) {
+  if (wide) {
     double scale = f32(fmax(-l, h) / 32767.0);
     return quant_type(s, true, scale > 0 && isfinite(scale) ? scale : 1.0, 0);
   }
@@ -156,7 +162,7 @@ static const tm_type *weight_type(qstate *s, const tm_type *t, const float *w, i
     memcpy(scales, pick, sizeof(double) * (size_t)C);
   }
   tm_ctx *c = s->ctx;
-  return tm_type_quant(c, tm_type_int(c, 8), tm_type_float(c, 32), -qmax, qmax, axis, (int)C, scales, NULL);
+  return tm_type_quant(c, tm_type_int(c, s->pack4 ? 4 : 8), tm_type_float(c, 32), -qmax, qmax, axis, (int)C, scales, NULL);
 }
 
 static int weight_axis(const tm_op *op) { return tm_op_is(op, "tm.depthwise_conv2d") ? 3 : 0; }
@@ -190,6 +196,7 @@ static void observe(void *user, tm_value *v, float *d, int64_t n) {
     return;
   }
   if (s->obs == OBS_SIMULATE) {
+    if (vi->fixed) memcpy(d, vi->fixed, sizeof(float) * (size_t)n);
     if (vi->waxis >= 0 && vi->qt) weight_fake(vi->qt, v->type, d, n);
     else if (vi->qused && vi->qt)
       for (int64_t i = 0; i < n; i++) d[i] = fake(d[i], vi->qt, 0);
@@ -200,6 +207,11 @@ static void observe(void *user, tm_value *v, float *d, int64_t n) {
       }
     return;
   }
+  if (s->bias_corr)
+    TM_FOREACH_USE(u, v) {
+      vinfo *r = u->index == 0 && u->user->nresults == 1 ? info(s, &u->user->results[0]) : NULL;
+      if (r && r->tapsum) r->tapcount += tm_interp_tap_sums(u->user, d, r->tapsum);
+    }
   for (int64_t i = 0; i < n; i++) {
     if (!isfinite(d[i])) continue; /* ranges and samples hold finite values only */
     if (!vi->seen || d[i] < vi->lo) vi->lo = d[i];
@@ -304,7 +316,7 @@ static int cmp_float(const void *a, const void *b) {
 
 /* Sum of squared errors of fake-quantizing the (strided) samples with [lo, hi]. */
 static double range_error(qstate *s, const vinfo *vi, float lo, float hi) {
-  const tm_type *q = range_type(s, lo, hi);
+  const tm_type *q = range_type(s, lo, hi, s->i16);
   int64_t step = vi->nsamples > 65536 ? vi->nsamples / 65536 : 1;
   double e = 0;
   for (int64_t i = 0; i < vi->nsamples; i += step) {
@@ -334,6 +346,83 @@ static void choose_range(qstate *s, vinfo *vi) {
   }
 }
 
+/* --------------------------------------------------------------- equalization ------- */
+/* Cross-layer equalization (Nagel et al., "Data-Free Quantization"): for A -> B with A's
+ * activation none or relu (positively homogeneous), dividing A's output channel c (its
+ * weights and bias) by k_c and multiplying B's input channel c by k_c leaves B's result
+ * unchanged; k_c = sqrt(rA_c / rB_c) makes both channels' weight ranges sqrt(rA_c * rB_c),
+ * so that no channel of B's input is quantized on a grid made for a much larger one. */
+typedef struct wview {
+  tm_value *v;
+  float *w;
+  int64_t n, C, inner; /* channel c of element i: (i / inner) % C */
+} wview;
+
+static bool eq_weight(qstate *s, tm_op *op, int axis_from_end, wview *wv) {
+  tm_value *w = op->noperands > 1 ? tm_op_operand(op, 1) : NULL;
+  if (!w || !is_f32_const(w) || !tm_value_has_one_use(w) || w->type->rank < 2) return false;
+  int axis = axis_from_end < 0 ? w->type->rank + axis_from_end : axis_from_end;
+  *wv = (wview){.v = w, .w = const_floats(s, w), .n = tm_type_numel(w->type), .C = w->type->dims[axis], .inner = 1};
+  for (int d = axis + 1; d < w->type->rank; d++) wv->inner *= w->type->dims[d];
+  return true;
+}
+
+static void channel_ranges(const wview *wv, double *r) {
+  for (int64_t c = 0; c < wv->C; c++) r[c] = 0;
+  for (int64_t i = 0; i < wv->n; i++) r[(i / wv->inner) % wv->C] = fmax(r[(i / wv->inner) % wv->C], fabs(wv->w[i]));
+}
+
+/* Replaces the constant operand i of op by data (same type). */
+static void set_const(qstate *s, tm_op *op, int i, const float *data) {
+  tm_value *v = tm_op_operand(op, i);
+  tm_builder b = tm_builder_before(s->ctx, op);
+  b.loc = v->def->loc;
+  const tm_attr *a = tm_attr_dense(s->ctx, v->type, false, data, sizeof(float) * (size_t)tm_type_numel(v->type));
+  tm_op_set_operand(op, i, tm_op_result(tm_build_const(&b, a, v->type), 0));
+}
+
+static bool equalize_pair(qstate *s, tm_op *a, tm_op *b) {
+  const struct qop *qa = qop_of(a), *qb = qop_of(b);
+  if (!qa || !qb || qa->kind != K_WEIGHTED || tm_op_is(b, "tm.depthwise_conv2d") || a->nresults != 1 ||
+      !tm_value_has_one_use(&a->results[0]) || tm_op_operand(b, 0) != &a->results[0])
+    return false;
+  const char *act = tm_op_attr_str(a, "fused_activation", "none");
+  if (strcmp(act, "none") && strcmp(act, "relu")) return false;
+  wview wa, wb;
+  if (!eq_weight(s, a, weight_axis(a), &wa) || !eq_weight(s, b, -1, &wb) || wa.C != wb.C) return false;
+  tm_value *bias = a->noperands > 2 ? tm_op_operand(a, 2) : NULL;
+  if (bias && (!is_f32_const(bias) || !tm_value_has_one_use(bias) || tm_type_numel(bias->type) != wa.C)) return false;
+  tm_arena *ar = tm_ctx_arena(s->ctx);
+  double *ra = TM_NEW_ARRAY(ar, double, wa.C), *rb = TM_NEW_ARRAY(ar, double, wa.C), *k = TM_NEW_ARRAY(ar, double, wa.C);
+  channel_ranges(&wa, ra);
+  channel_ranges(&wb, rb);
+  for (int64_t c = 0; c < wa.C; c++) k[c] = ra[c] > 0 && rb[c] > 0 ? f32(sqrt(ra[c] / rb[c])) : 1.0;
+  for (int64_t i = 0; i < wa.n; i++) wa.w[i] = (float)(wa.w[i] / k[(i / wa.inner) % wa.C]);
+  for (int64_t i = 0; i < wb.n; i++) wb.w[i] = (float)(wb.w[i] * k[(i / wb.inner) % wb.C]);
+  set_const(s, a, 1, wa.w);
+  set_const(s, b, 1, wb.w);
+  if (bias) {
+    float *bf = const_floats(s, bias);
+    for (int64_t c = 0; c < wa.C; c++) bf[c] = (float)(bf[c] / k[c]);
+    set_const(s, a, 2, bf);
+  }
+  return true;
+}
+
+/* A few sweeps over the chains: a layer between two others is balanced on both sides. */
+static void equalize(qstate *s) {
+  for (int sweep = 0; sweep < 8; sweep++)
+    TM_FOREACH_OP(op, s->body) {
+      if (op->nresults != 1 || !tm_value_has_one_use(&op->results[0])) continue;
+      equalize_pair(s, op, op->results[0].uses->user);
+    }
+  /* the replaced constants */
+  for (tm_op *op = s->body->last, *prev; op; op = prev) {
+    prev = op->prev;
+    if (tm_op_is(op, "tm.const") && !tm_value_has_uses(&op->results[0])) tm_op_erase(op);
+  }
+}
+
 /* ----------------------------------------------------------------------- plan ------- */
 /* Whether the comma-separated list names the op: by name (tm.softmax) or by its index
  * in the function body (as the report numbers ops). */
@@ -349,11 +438,19 @@ static bool in_list(const char *list, const char *name, int index) {
   return false;
 }
 
-/* Whether op gets an integer kernel, and if so the types of its result and weights. */
-static bool plan_op(qstate *s, tm_op *op, int index) {
+static bool is_wide(const tm_type *q) { return q && q->storage->width == 16; }
+
+/* Whether op's activations are int16: with activations=i16 or named by keep-i16, where
+ * lower-to-loops has the int16 kernel. */
+static bool op_wide(qstate *s, const tm_op *op, int index) {
   const struct qop *q = qop_of(op);
-  if (!q || (s->i16 && !q->i16) || op->nresults != 1 || in_list(tm_pass_opt_str(s->opts, "keep-float"), op->name, index))
-    return false;
+  return q && q->i16 && (s->i16 || in_list(tm_pass_opt_str(s->opts, "keep-i16"), op->name, index));
+}
+
+/* Whether op gets an integer kernel, and if so the types of its result and weights. */
+static bool plan_op(qstate *s, tm_op *op, int index, bool wide) {
+  const struct qop *q = qop_of(op);
+  if (!q || op->nresults != 1 || in_list(tm_pass_opt_str(s->opts, "keep-float"), op->name, index)) return false;
   if (!strcmp(tm_op_attr_str(op, "fused_activation", "none"), "tanh")) return false;
   vinfo *r = info(s, &op->results[0]);
   if (!r) return false;
@@ -369,7 +466,11 @@ static bool plan_op(qstate *s, tm_op *op, int index) {
     w->qt = weight_type(s, w->v->type, const_floats(s, w->v), w->waxis);
   }
   if (q->kind == K_SAME) {
-    r->qt = info(s, tm_op_operand(op, 0))->qt;
+    const vinfo *in = info(s, tm_op_operand(op, 0));
+    r->qt = is_wide(in->qt) == wide ? in->qt : in->alt;
+    r->alt = is_wide(in->qt) == wide ? in->alt : in->qt;
+  } else if (q->kind == K_FIXED && wide) {
+    r->qt = quant_type(s, true, 1.0 / 32768, 0); /* TFLite's int16 logistic and tanh */
   } else if (q->kind == K_FIXED) {
     bool tanh_ = tm_op_is(op, "tm.tanh");
     r->qt = quant_type(s, false, tanh_ ? 1.0 / 128 : 1.0 / 256, tanh_ ? 0 : -128);
@@ -377,20 +478,50 @@ static bool plan_op(qstate *s, tm_op *op, int index) {
   return true;
 }
 
+/* Bias correction: the weights' rounding shifts output channel o by the mean over the
+ * calibration data of sum_tap dW[o, tap] * x[tap]; the float bias absorbs that shift
+ * (Nagel et al., "Data-Free Quantization", with the input means measured). */
+static void correct_bias(qstate *s, tm_op *op) {
+  vinfo *r = info(s, &op->results[0]);
+  if (!r->tapsum || r->tapcount <= 0 || op->noperands < 3) return;
+  tm_value *bv = tm_op_operand(op, 2);
+  if (!is_f32_const(bv) || !tm_value_has_one_use(bv)) return;
+  vinfo *b = info(s, bv), *w = info(s, tm_op_operand(op, 1));
+  int64_t n = tm_type_numel(w->v->type), O = tm_type_numel(bv->type), K = tm_interp_taps(op);
+  const float *wf = const_floats(s, w->v);
+  float *wq = const_floats(s, w->v), *bf = const_floats(s, bv);
+  weight_fake(w->qt, w->v->type, wq, n);
+  bool dw = tm_op_is(op, "tm.depthwise_conv2d");
+  int64_t C = tm_op_operand(op, 0)->type->dims[tm_op_operand(op, 0)->type->rank - 1], M = dw && C ? O / C : 1;
+  if (dw ? n != K / (C ? C : 1) * O : n != O * K) return;
+  for (int64_t o = 0; o < O; o++) {
+    double shift = 0;
+    for (int64_t t = 0; t < (dw ? K / C : K); t++) {
+      int64_t wi = dw ? t * O + o : o * K + t, xi = dw ? t * C + o / M : t;
+      shift += ((double)wq[wi] - wf[wi]) * r->tapsum[xi];
+    }
+    bf[o] = (float)((double)bf[o] - shift / (double)r->tapcount);
+  }
+  b->fixed = bf;
+}
+
 static int plan(qstate *s) {
   int i = 0;
   for (int a = 0; a < s->body->nargs; a++) {
     vinfo *vi = info(s, s->body->args[a]);
     choose_range(s, vi);
-    vi->qt = range_type(s, vi->lo, vi->hi);
+    vi->qt = range_type(s, vi->lo, vi->hi, s->i16);
+    vi->alt = range_type(s, vi->lo, vi->hi, !s->i16);
   }
   TM_FOREACH_OP(op, s->body) {
+    bool wide = op_wide(s, op, i);
     if (op->nresults == 1) {
       vinfo *vi = info(s, &op->results[0]);
       if (vi && !tm_op_is(op, "tm.const")) choose_range(s, vi);
-      if (vi) vi->qt = range_type(s, vi->lo, vi->hi);
+      if (vi) vi->qt = range_type(s, vi->lo, vi->hi, wide), vi->alt = range_type(s, vi->lo, vi->hi, !wide);
     }
-    s->quantized[i] = plan_op(s, op, i);
+    s->quantized[i] = plan_op(s, op, i, wide);
+    if (s->quantized[i] && qop_of(op)->kind == K_WEIGHTED) correct_bias(s, op);
     /* Operands of integer kernels (weights and biases aside) are used quantized. */
     const struct qop *q = qop_of(op);
     for (int k = 0; s->quantized[i] && k < op->noperands; k++)
@@ -424,7 +555,7 @@ static tm_value *quant_const(qstate *s, tm_builder *b, const tm_value *v, const 
   int64_t n = tm_type_numel(t), inner = 1;
   for (int d = q->axis + 1; q->axis >= 0 && d < t->rank; d++) inner *= t->dims[d];
   const float *w = const_floats(s, v);
-  int bytes = q->storage->width / 8;
+  int bytes = (int)(q->storage->width + 7) / 8; /* i4: one per byte, as MLIR's dense attrs */
   uint8_t *data = TM_NEW_ARRAY(tm_ctx_arena(s->ctx), uint8_t, n * bytes + 1);
   for (int64_t i = 0; i < n; i++) {
     int c = q->axis >= 0 ? (int)((i / inner) % q->nscales) : 0;
@@ -438,11 +569,11 @@ static tm_value *quant_const(qstate *s, tm_builder *b, const tm_value *v, const 
 }
 
 /* The bias as i32 (i64 with int16 activations): round(b / (s_in * s_w[c])). */
-static tm_value *bias_const(qstate *s, tm_builder *b, const tm_value *v, double s_in, const tm_type *wq) {
+static tm_value *bias_const(qstate *s, tm_builder *b, const tm_value *v, double s_in, const tm_type *wq, bool wide) {
   int64_t n = tm_type_numel(v->type);
-  const float *f = const_floats(s, v);
-  int bits = s->i16 ? 64 : 32;
-  int64_t lim = s->i16 ? INT64_MAX / 2 : INT32_MAX;
+  const float *f = info(s, v)->fixed ? info(s, v)->fixed : const_floats(s, v);
+  int bits = wide ? 64 : 32;
+  int64_t lim = wide ? INT64_MAX / 2 : INT32_MAX;
   uint8_t *data = TM_NEW_ARRAY(tm_ctx_arena(s->ctx), uint8_t, n * (bits / 8) + 1);
   for (int64_t i = 0; i < n; i++) {
     int64_t x = round_clamp((double)f[i] / f32(s_in * wq->scales[wq->nscales > 1 ? i % wq->nscales : 0]), -lim, lim);
@@ -460,6 +591,20 @@ static tm_value *get_q(qstate *s, vinfo *vi) {
   return vi->qval = build1(&b, "tm.quantize", loc_of(s, vi->v), vi->fval, tm_type_with_elem(s->ctx, vi->v->type, vi->qt));
 }
 
+/* v quantized in the width its consumer's kernel takes: requantized (tm.quantize from one
+ * quantized type to the other) when it was produced in the other width. */
+static tm_value *get_q_width(qstate *s, vinfo *vi, bool wide) {
+  if (is_wide(vi->qt) == wide) return get_q(s, vi);
+  if (vi->qalt) return vi->qalt;
+  if (vi->v->def && is_f32_const(vi->v)) {
+    tm_builder b = after_def(s, vi->v);
+    return vi->qalt = quant_const(s, &b, vi->v, vi->alt);
+  }
+  tm_value *q = get_q(s, vi);
+  tm_builder b = after_def(s, q);
+  return vi->qalt = build1(&b, "tm.quantize", loc_of(s, vi->v), q, tm_type_with_elem(s->ctx, vi->v->type, vi->alt));
+}
+
 static tm_value *get_f(qstate *s, vinfo *vi) {
   if (vi->fval) return vi->fval;
   tm_builder b = after_def(s, vi->qval);
@@ -474,20 +619,21 @@ static void rewrite_op(qstate *s, tm_op *op) {
   tm_builder b = tm_builder_before(s->ctx, op);
   double s_in = 0;
   const tm_type *wq = NULL;
+  bool wide = is_wide(r->qt);
   for (int i = 0; i < op->noperands; i++) {
     vinfo *o = info(s, tm_op_operand(op, i));
     if (q->kind == K_WEIGHTED && i == 1) {
       wq = o->qt;
       ops[i] = quant_const(s, &b, o->v, wq);
     } else if (q->kind == K_WEIGHTED && i == 2) {
-      ops[i] = bias_const(s, &b, o->v, s_in, wq);
+      ops[i] = bias_const(s, &b, o->v, s_in, wq, wide);
     } else if (q->kind == K_SHARED && o->qt != r->qt) {
       tm_value *v = o->v;
       ops[i] = is_f32_const(v) ? quant_const(s, &b, v, r->qt)
                                : build1(&b, "tm.quantize", op->loc, get_q(s, o), tm_type_with_elem(s->ctx, v->type, r->qt));
     } else {
-      ops[i] = get_q(s, o);
-      if (i == 0) s_in = o->qt->scales[0];
+      ops[i] = get_q_width(s, o, wide);
+      if (i == 0) s_in = (is_wide(o->qt) == wide ? o->qt : o->alt)->scales[0];
     }
   }
   const tm_type *rt = tm_type_with_elem(s->ctx, op->results[0].type, r->qt);
@@ -517,7 +663,7 @@ static void rewrite(qstate *s) {
     } else if (tm_op_is(op, "func.return")) {
       for (int k = 0; k < op->noperands; k++) {
         vinfo *o = info(s, tm_op_operand(op, k));
-        if (o && o->qt) tm_op_set_operand(op, k, s->int8_io ? get_q(s, o) : get_f(s, o));
+        if (o && o->qt) tm_op_set_operand(op, k, s->int8_io ? get_q_width(s, o, false) : get_f(s, o));
       }
     } else {
       for (int k = 0; k < op->noperands; k++) {
@@ -612,8 +758,12 @@ static int quantize_func(tm_ctx *ctx, tm_op *func, const tm_pass_options *opts) 
   if (!*dir) return tm_op_error(ctx, func, "quantize: needs calibration-data=DIR (a directory of *.bin inputs)");
   s.i16 = !strcmp(acts, "i16");
   s.i4 = !strcmp(wts, "i4");
+  s.pack4 = s.i4 && tm_pass_opt_bool(opts, "pack-i4");
   s.int8_io = !strcmp(itf, "int8");
+  s.bias_corr = tm_pass_opt_bool(opts, "bias-correction");
   if (s.int8_io && s.i16) return tm_op_error(ctx, func, "quantize: interface=int8 needs activations=i8");
+  if (s.i16 && *tm_pass_opt_str(opts, "keep-i16"))
+    return tm_op_error(ctx, func, "quantize: keep-i16 needs activations=i8 (with i16 every op with an int16 kernel is)");
 
   const tm_type *ft = tm_func_type(func);
   char **files = list_files(&s, dir, &s.nfiles);
@@ -625,6 +775,7 @@ static int quantize_func(tm_ctx *ctx, tm_op *func, const tm_pass_options *opts) 
   else if (s.nfiles % ft->ninputs)
     status = tm_op_error(ctx, func, "quantize: %d calibration files do not split into samples of %d inputs", s.nfiles,
                          ft->ninputs);
+  if (!status && tm_pass_opt_bool(opts, "equalize")) equalize(&s);
   int nops = 0;
   TM_FOREACH_OP(op, body) nops++;
   s.vi = TM_NEW_ARRAY(tm_ctx_arena(ctx), vinfo, body->nargs + nops + 1);
@@ -643,6 +794,9 @@ static int quantize_func(tm_ctx *ctx, tm_op *func, const tm_pass_options *opts) 
     vi->waxis = -1;
     if (keep && !(vi->v->def && tm_op_is(vi->v->def, "tm.const")))
       vi->samples = TM_NEW_ARRAY(tm_ctx_arena(ctx), float, vi->numel * nsamples + 1);
+    int64_t taps = vi->v->def ? tm_interp_taps(vi->v->def) : 0;
+    if (s.bias_corr && taps > 0 && qop_of(vi->v->def) && qop_of(vi->v->def)->kind == K_WEIGHTED)
+      vi->tapsum = TM_NEW_ARRAY(tm_ctx_arena(ctx), double, taps);
   }
   if (!status) status = for_each_sample(&s, files, false, NULL, NULL);
   if (!status) status = plan(&s);
@@ -674,12 +828,21 @@ static const tm_pass_option options[] = {
     {"percentile", TM_OPT_FLOAT, "99.99", "mode=percentile: the percentile kept at each end", 0, 0},
     {"weight-range", TM_OPT_STRING, "minmax", "weight scales per channel: minmax (max |w|) or mse (clip where "
                                               "the squared error is least)", 0, 0},
-    {"activations", TM_OPT_STRING, "i8", "i8 (asymmetric) or i16 (symmetric, TFLite 16x8)", 0, 0},
-    {"weights", TM_OPT_STRING, "i8", "i8 ([-127, 127]) or i4 ([-7, 7], stored in i8)", 0, 0},
+    {"activations", TM_OPT_STRING, "i8", "i8 (asymmetric) or i16 (symmetric, TFLite 16x8; ops without an int16 "
+                                         "kernel run in int8)", 0, 0},
+    {"weights", TM_OPT_STRING, "i8", "i8 ([-127, 127]) or i4 ([-7, 7])", 0, 0},
+    {"pack-i4", TM_OPT_BOOL, "true", "weights=i4: i4 storage, packed two per byte in flash by lower-to-loops "
+                                      "(false: the same levels in i8 storage, one per byte)", 0, 0},
     {"interface", TM_OPT_STRING, "float", "float: quantize inputs and dequantize outputs in the graph; int8: "
                                           "quantized arguments and results", 0, 0},
     {"keep-float", TM_OPT_STRING, "", "ops to leave in float, comma-separated: names (tm.softmax) or "
                                         "indices in the function body (as the report numbers them)", 0, 0},
+    {"equalize", TM_OPT_BOOL, "false", "cross-layer equalization of conv/fully_connected pairs joined by a relu "
+                                       "(or no activation) before calibration", 0, 0},
+    {"bias-correction", TM_OPT_BOOL, "true", "correct each weighted layer's bias for the mean output shift its "
+                                             "weight rounding causes on the calibration data", 0, 0},
+    {"keep-i16", TM_OPT_STRING, "", "ops to give int16 activations (with activations=i8), comma-separated "
+                                    "as keep-float: mixed precision through requantization", 0, 0},
     {"report", TM_OPT_BOOL, "false", "print per-layer scales and SQNR against float to stderr", 0, 0},
 };
 

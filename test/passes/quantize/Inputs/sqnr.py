@@ -2,8 +2,9 @@
 """SQNR of a quantized model against float goldens, measured by running it.
 
   sqnr.py TINYML_RUN MODEL.tir GOLDEN_DIR [--int8-ref INT8_DIR] [--tmp DIR] [--min-sqnr DB]
+          [--inputs PATTERN]
 
-Runs MODEL on GOLDEN_DIR/in*.bin with tinyml-run (host C backend) and prints, per
+Runs MODEL on GOLDEN_DIR/in*.bin (or the files matching --inputs, e.g. held-out samples) with tinyml-run (host C backend) and prints, per
 output, 10*log10(sum ref^2 / sum (ref - out)^2) over all samples against out*.bin,
 and the top-1 agreement with the float outputs.  With --int8-ref, also runs TFLite's
 own int8 model (INT8_DIR/model.tflite) on our quantization of the same float inputs
@@ -42,10 +43,11 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("run"); p.add_argument("model"); p.add_argument("golden")
     p.add_argument("--int8-ref"); p.add_argument("--tmp", default="/tmp")
+    p.add_argument("--inputs", default="in*.bin", help="which golden inputs to run (glob)")
     p.add_argument("--min-sqnr", type=float, help="exit 1 if our SQNR is below this many dB")
     a = p.parse_args()
-    ins = sorted(glob.glob(os.path.join(a.golden, "in*.bin")))
-    refs = [load(os.path.join(a.golden, "out%d.bin" % i), "f") for i in range(len(ins))]
+    ins = sorted(glob.glob(os.path.join(a.golden, a.inputs)))
+    refs = [load(os.path.join(os.path.dirname(f), "out" + os.path.basename(f)[2:]), "f") for f in ins]
     outs = [load(f, "f") for f in run(a.run, a.model, ins, a.tmp, "q")]
     r, o = cat(refs), cat(outs)
     ours = sqnr(r, o)
