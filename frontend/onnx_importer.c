@@ -158,7 +158,7 @@ static const tm_type *elem_type(tm_ctx *ctx, int32_t dt) {
   case ONNX__TENSOR_PROTO__DATA_TYPE__INT16: return tm_type_int(ctx, 16);
   case ONNX__TENSOR_PROTO__DATA_TYPE__INT32: return tm_type_int(ctx, 32);
   case ONNX__TENSOR_PROTO__DATA_TYPE__INT64: return tm_type_int(ctx, 64);
-  case ONNX__TENSOR_PROTO__DATA_TYPE__BOOL: return tm_type_int(ctx, 1);
+  case ONNX__TENSOR_PROTO__DATA_TYPE__BOOL: return tm_type_int(ctx, 8); /* one byte, 0 or 1, as ONNX stores it */
   default: return NULL;
   }
 }
@@ -212,7 +212,7 @@ static const uint8_t *tensor_data(importer *I, const Onnx__TensorProto *t, const
   if (!nbytes) return data;
   if (t->has_raw_data) {
     memcpy(data, t->raw_data.data, nbytes);
-    if (e->width == 1)
+    if (t->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__BOOL)
       for (size_t i = 0; i < nbytes; i++) data[i] = data[i] != 0;
   } else if (t->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT) {
     memcpy(data, t->float_data, nbytes);
@@ -227,7 +227,7 @@ static const uint8_t *tensor_data(importer *I, const Onnx__TensorProto *t, const
         uint16_t h = (uint16_t)v;
         memcpy(data + 2 * i, &h, 2);
       } else {
-        data[i] = e->width == 1 ? v != 0 : (uint8_t)v;
+        data[i] = t->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__BOOL ? v != 0 : (uint8_t)v;
       }
     }
   }
@@ -484,12 +484,22 @@ static bool op_identity(node *o) {
   return true;
 }
 
-/* Dropout at inference is the identity; training mode (random) and the mask are not. */
+/* Dropout at inference is the identity, its mask all true (a constant); training mode
+ * (random) is not supported. */
 static bool op_dropout(node *o) {
-  entry *t = o->nin > 2 ? o->in[2] : NULL;
+  entry *t = o->nin > 2 ? o->in[2] : NULL, *x = o->in[0];
   if (attr_int(o, "is_test", 1) == 0 && o->I->opset < 7) return NODE_ERROR(o, "%s", "training mode is not supported");
   if (t && (!t->data || t->data[0])) return NODE_ERROR(o, "%s", "training mode is not supported");
-  if (o->n->n_output > 1 && *o->n->output[1]) return NODE_ERROR(o, "%s", "the mask output is not supported");
+  if (o->n->n_output > 1 && *o->n->output[1]) {
+    int64_t n = tm_type_numel(x->type);
+    if (n > MAX_MASK) return NODE_ERROR(o, "%s", "the mask output is too large");
+    uint8_t *ones = tm_arena_alloc(tm_ctx_arena(o->I->ctx), n ? (size_t)n : 1, 16);
+    memset(ones, 1, n ? (size_t)n : 1);
+    entry *m = lookup(o->I, o->n->output[1]);
+    m->type = tm_type_with_elem(o->I->ctx, x->type, tm_type_int(o->I->ctx, 8));
+    m->data = ones;
+    m->defined = true;
+  }
   return op_identity(o);
 }
 
@@ -914,6 +924,44 @@ static tm_value *const_hw(node *o, int64_t h, int64_t w, const float *v) {
   return const_f32(o->I, 4, d, v, o->loc);
 }
 
+/* The padded NHWC input of a max pool (hp x wp) plus a mask: 0 inside, -FLT_MAX in the
+ * padding (exact, as x + 0 = x). */
+static tm_value *mask_padding(node *o, tm_value *v, const window *w, const int64_t *in, int64_t hp, int64_t wp) {
+  float *mask = TM_NEW_ARRAY(tm_ctx_arena(o->I->ctx), float, hp * wp);
+  for (int64_t h = 0; h < hp; h++)
+    for (int64_t c = 0; c < wp; c++) {
+      bool inside = h >= w->pads[0] && h < w->pads[0] + in[0] && c >= w->pads[1] && c < w->pads[1] + in[1];
+      mask[h * wp + c] = inside ? 0.0f : -3.4028234663852886e38f;
+    }
+  return build2(o, "tm.add", v, const_hw(o, hp, wp, mask));
+}
+
+/* A dilated max pool (tm.max_pool2d has no dilation): the maximum of one strided slice
+ * of the (masked, padded) input per kernel tap. */
+static bool dilated_max_pool(node *o, entry *x, const window *w) {
+  importer *I = o->I;
+  if (attr_int(o, "ceil_mode", 0)) return NODE_ERROR(o, "%s", "dilations with ceil_mode are not supported");
+  if (w->k[0] * w->k[1] > 64) return NODE_ERROR(o, "%s", "dilated windows of more than 64 elements are not supported");
+  const int64_t *in = x->type->dims + 2;
+  int64_t hp = in[0] + w->pads[0] + w->pads[2], wp = in[1] + w->pads[1] + w->pads[3];
+  if (hp * wp > MAX_MASK) return NODE_ERROR(o, "%s", "the padded input is too large");
+  tm_value *v = val_nhwc(o, x), *y = NULL;
+  if (v && (hp != in[0] || wp != in[1]) && (!(v = pad_hw(o, v, w)) || !(v = mask_padding(o, v, w, in, hp, wp))))
+    return false;
+  if (!v) return false;
+  int64_t out[2] = {(hp - (w->k[0] - 1) * w->d[0] - 1) / w->s[0] + 1, (wp - (w->k[1] - 1) * w->d[1] - 1) / w->s[1] + 1};
+  for (int64_t kh = 0; kh < w->k[0]; kh++)
+    for (int64_t kw = 0; kw < w->k[1]; kw++) {
+      int64_t b[4] = {0, kh * w->d[0], kw * w->d[1], 0}, st[4] = {1, w->s[0], w->s[1], 1};
+      int64_t e[4] = {v->type->dims[0], b[1] + (out[0] - 1) * w->s[0] + 1, b[2] + (out[1] - 1) * w->s[1] + 1,
+                      v->type->dims[3]};
+      tm_named_attr a[3] = {{"begin", ints_attr(I, 4, b)}, {"end", ints_attr(I, 4, e)}, {"strides", ints_attr(I, 4, st)}};
+      tm_value *t = build(o, "tm.strided_slice", 1, &v, 3, a, NULL);
+      if (!t || !(y = y ? build2(o, "tm.maximum", y, t) : t)) return false;
+    }
+  return set_output(o, 0, y, true);
+}
+
 /* Pools whose padding TFLite cannot express are pooled "valid" over an explicitly
  * padded input: max pooling adds a mask (0 inside, -FLT_MAX in the padding: exact, as
  * x + 0 = x), average pooling rescales by window area / counted elements per output. */
@@ -930,6 +978,7 @@ static bool pool(node *o, bool is_max) {
   window w;
   const int64_t *in = x->type->dims + 2;
   if (!read_window(o, in, ks, &w)) return false;
+  if ((w.d[0] != 1 || w.d[1] != 1) && is_max) return dilated_max_pool(o, x, &w);
   if (w.d[0] != 1 || w.d[1] != 1) return NODE_ERROR(o, "%s", "dilations are not supported");
   if (attr_int(o, "storage_order", 0)) return NODE_ERROR(o, "%s", "storage_order 1 is not supported");
   bool include_pad = !is_max && attr_int(o, "count_include_pad", 0);
@@ -957,13 +1006,7 @@ static bool pool(node *o, bool is_max) {
     int64_t hp = in[0] + pw.pads[0] + pw.pads[2], wp = in[1] + pw.pads[1] + pw.pads[3];
     if (hp * wp > MAX_MASK) return NODE_ERROR(o, "%s", "the padded input is too large");
     if (is_max) {
-      float *mask = TM_NEW_ARRAY(tm_ctx_arena(I->ctx), float, hp * wp);
-      for (int64_t h = 0; h < hp; h++)
-        for (int64_t c = 0; c < wp; c++) {
-          bool inside = h >= w.pads[0] && h < w.pads[0] + in[0] && c >= w.pads[1] && c < w.pads[1] + in[1];
-          mask[h * wp + c] = inside ? 0.0f : -3.4028234663852886e38f;
-        }
-      if (!(v = build2(o, "tm.add", v, const_hw(o, hp, wp, mask)))) return false;
+      if (!(v = mask_padding(o, v, &w, in, hp, wp))) return false;
     } else {
       /* Counted region: the input, plus the explicit pads with count_include_pad. */
       int64_t lo[2] = {include_pad ? 0 : w.pads[0], include_pad ? 0 : w.pads[1]};
@@ -988,8 +1031,50 @@ static bool pool(node *o, bool is_max) {
   return set_output(o, 0, v, true);
 }
 
-static bool op_max_pool(node *o) { return pool(o, true); }
-static bool op_avg_pool(node *o) { return pool(o, false); }
+/* A 3-D pool without padding or dilation as two 2-D ones: over (H, W) with the channels
+ * and depth as the batch, then over D (max of maxima; mean of means over equal counts). */
+static bool pool3d(node *o, bool is_max) {
+  importer *I = o->I;
+  entry *x = o->in[0];
+  if (!expect_f32(o, x)) return false;
+  if (o->n->n_output > 1 && *o->n->output[1]) return NODE_ERROR(o, "%s", "the Indices output is not supported");
+  int64_t k[6], s[6] = {1, 1, 1}, v[6];
+  int n;
+  bool ok;
+  if (!attr_ints(o, "kernel_shape", 3, k, &n, &ok) || !ok || n != 3)
+    return ok ? NODE_ERROR(o, "%s", "kernel_shape must have 3 values") : false;
+  if (attr_ints(o, "strides", 3, s, &n, &ok) && ok && n != 3) return NODE_ERROR(o, "%s", "strides must have 3 values");
+  if (!ok) return false;
+  bool plain = strcmp(attr_str(o, "auto_pad", "NOTSET"), "NOTSET") == 0 ||
+               strcmp(attr_str(o, "auto_pad", "NOTSET"), "VALID") == 0;
+  if (attr_ints(o, "pads", 6, v, &n, &ok) && ok)
+    for (int i = 0; i < n; i++) plain &= v[i] == 0;
+  if (!ok) return false;
+  if (attr_ints(o, "dilations", 3, v, &n, &ok) && ok)
+    for (int i = 0; i < n; i++) plain &= v[i] == 1;
+  if (!ok) return false;
+  if (!plain || attr_int(o, "ceil_mode", 0) || attr_int(o, "storage_order", 0))
+    return NODE_ERROR(o, "%s", "3-D windows are supported without padding, dilations, ceil_mode or storage_order");
+  const int64_t *d = x->type->dims;
+  for (int i = 0; i < 3; i++)
+    if (k[i] < 1 || s[i] < 1 || k[i] > d[2 + i] || s[i] > 65536)
+      return NODE_ERROR(o, "%s", "the kernel or strides do not fit the input");
+  int64_t od = (d[2] - k[0]) / s[0] + 1, oh = (d[3] - k[1]) / s[1] + 1, ow = (d[4] - k[2]) / s[2] + 1;
+  int64_t d1[4] = {d[0] * d[1] * d[2], d[3], d[4], 1}, d2[4] = {d[0] * d[1], d[2], oh * ow, 1};
+  int64_t d3[5] = {d[0], d[1], od, oh, ow};
+  const char *name = is_max ? "tm.max_pool2d" : "tm.avg_pool2d";
+  tm_value *y = val_onnx(o, x);
+  for (int step = 0; step < 2 && y; step++) {
+    int64_t f[2] = {step ? k[0] : k[1], step ? 1 : k[2]}, st[2] = {step ? s[0] : s[1], step ? 1 : s[2]};
+    tm_named_attr a[3] = {{"filter", ints_attr(I, 2, f)}, {"padding", tm_attr_cstr(I->ctx, "valid")},
+                          {"stride", ints_attr(I, 2, st)}};
+    if ((y = reshape(o, y, 4, step ? d2 : d1))) y = build(o, name, 1, &y, 3, a, NULL);
+  }
+  return set_output(o, 0, y ? reshape(o, y, 5, d3) : NULL, false);
+}
+
+static bool op_max_pool(node *o) { return o->in[0]->type->rank == 5 ? pool3d(o, true) : pool(o, true); }
+static bool op_avg_pool(node *o) { return o->in[0]->type->rank == 5 ? pool3d(o, false) : pool(o, false); }
 
 static bool op_global_avg_pool(node *o) {
   importer *I = o->I;
@@ -1456,63 +1541,348 @@ static bool op_slice(node *o) {
 }
 
 /* ---- quantization ---- */
-/* A per-tensor !quant.uniform from a scale (f32 scalar constant) and a zero point
- * constant (its type gives the storage: int8 or uint8). */
-static const tm_type *qtype(node *o, int ks, int kz, const tm_type *zp_default) {
+/* Scales and zero points of one quantization (per tensor: n = 1; per axis: n = channels). */
+typedef struct qparams {
+  const tm_type *storage; /* i8 or ui8 (from the zero point; default when absent) */
+  int n;
+  const float *scale;
+  int64_t *zp;
+} qparams;
+
+/* The scale (f32 constant) and zero point (int8/uint8 constant of as many values) at
+ * inputs ks and kz: one value, or `channels` values when channels > 0 (per axis). */
+static bool read_qparams(node *o, int ks, int kz, const tm_type *storage, int64_t channels, qparams *p) {
   importer *I = o->I;
   entry *s = ks < o->nin ? o->in[ks] : NULL, *z = kz < o->nin ? o->in[kz] : NULL;
-  const float *sf = const_floats(s);
-  if (!sf || tm_type_numel(s->type) != 1)
-    return error_null(I, o->loc, "%s: the scale must be an f32 scalar constant (per-axis quantization is not supported)",
-                      node_desc(o));
-  const tm_type *storage = z ? z->type->elem : zp_default;
-  int64_t zp = 0;
-  if (z) {
-    if (!z->data || tm_type_numel(z->type) != 1 || storage->kind != TM_TYPE_INT || storage->width != 8)
-      return error_null(I, o->loc, "%s: the zero point must be an int8 or uint8 scalar constant", node_desc(o));
-    zp = storage->signedness == TM_UNSIGNED ? (int64_t)z->data[0] : (int64_t)(int8_t)z->data[0];
-  }
-  double scale = sf[0];
-  if (!(scale > 0) || !isfinite(scale)) return error_null(I, o->loc, "%s: the scale %g is not positive and finite", node_desc(o), scale);
-  bool u = storage->signedness == TM_UNSIGNED;
+  p->scale = const_floats(s);
+  int64_t n = s ? tm_type_numel(s->type) : 0;
+  if (!p->scale || (n != 1 && n != channels))
+    return NODE_ERROR(o, "input %d (scale) must be an f32 constant of %s", ks,
+                      channels > 0 ? tm_arena_printf(I->ctx, "1 or %" PRId64 " values", channels) : "one value");
+  for (int64_t i = 0; i < n; i++)
+    if (!(p->scale[i] > 0) || !isfinite(p->scale[i]))
+      return NODE_ERROR(o, "the scale %g is not positive and finite", (double)p->scale[i]);
+  p->storage = z ? z->type->elem : storage;
+  if (p->storage->kind != TM_TYPE_INT || p->storage->width != 8)
+    return NODE_ERROR(o, "the quantized type must be int8 or uint8, got '%s'", tm_type_str(I->ctx, p->storage));
+  if (z && (!z->data || tm_type_numel(z->type) != n))
+    return NODE_ERROR(o, "input %d (zero point) must be a constant of as many values as the scale", kz);
+  p->n = (int)n;
+  p->zp = TM_NEW_ARRAY(tm_ctx_arena(I->ctx), int64_t, n);
+  bool u = p->storage->signedness == TM_UNSIGNED;
+  for (int64_t i = 0; i < n; i++) p->zp[i] = !z ? 0 : u ? (int64_t)z->data[i] : (int64_t)(int8_t)z->data[i];
+  return true;
+}
+
+/* A zero point alone (ConvInteger, MatMulInteger): one value, per tensor. */
+static bool read_qparams_zp(node *o, int kz, const tm_type *storage, qparams *p) {
+  entry *z = o->in[kz];
+  if (!z->data || tm_type_numel(z->type) != 1 || z->type->elem != storage)
+    return NODE_ERROR(o, "input %d (zero point) must be a constant scalar of the operand's type", kz);
+  p->storage = storage;
+  p->zp[0] = storage->signedness == TM_UNSIGNED ? (int64_t)z->data[0] : (int64_t)(int8_t)z->data[0];
+  return true;
+}
+
+/* Whether the scale (input 1) has more than one value: quantization along `axis`. */
+static bool per_axis_scale(const node *o) { return o->in[1] && tm_type_numel(o->in[1]->type) > 1; }
+
+static bool is_u8(const tm_type *t) { return t->signedness == TM_UNSIGNED; }
+
+/* !quant.uniform<storage:f32, scale:zp> */
+static const tm_type *quant1(importer *I, const tm_type *storage, double scale, int64_t zp) {
+  bool u = is_u8(storage);
   return tm_type_quant(I->ctx, storage, tm_type_float(I->ctx, 32), u ? 0 : -128, u ? 255 : 127, -1, 1, &scale, &zp);
 }
 
-static bool op_quantize_linear(node *o) {
-  entry *x = o->in[0];
-  if (!expect_f32(o, x)) return false;
-  if (attr_int(o, "axis", 1) != 1 && tm_type_numel(o->in[1]->type) != 1)
-    return NODE_ERROR(o, "%s", "per-axis quantization is not supported");
-  const tm_type *q = qtype(o, 1, 2, tm_type_int_signed(o->I->ctx, 8, TM_UNSIGNED));
-  if (!q) return false;
-  tm_value *v = x->nhwc ? x->v : val_onnx(o, x);
-  const tm_type *rt = v ? tm_type_with_elem(o->I->ctx, v->type, q) : NULL;
-  return v && set_output(o, 0, build(o, "tm.quantize", 1, &v, 0, NULL, rt), x->nhwc);
+/* An int8/uint8 ONNX tensor read as quantized type q (the same storage), in the layout it
+ * is held in (*nhwc): a constant keeps its bytes; a graph input read only as quantized
+ * data takes the type (the same bytes); a computed value must already have it. */
+static tm_value *as_quant(node *o, entry *x, const tm_type *q, bool *nhwc) {
+  importer *I = o->I;
+  *nhwc = false;
+  if (x->data) return make_const(I, tm_type_with_elem(I->ctx, x->type, q), x->data, value_loc(I, x->name));
+  if (tm_type_elem(x->v->type) == q) return *nhwc = x->nhwc, x->v;
+  if (!x->v->def && !x->nhwc && x->type->elem == q->storage && !tm_value_has_uses(x->v)) {
+    x->v->type = tm_type_with_elem(I->ctx, x->v->type, q);
+    I->arg_types[x->v->index] = x->v->type;
+    return x->v;
+  }
+  return error_null(I, o->loc, "%s: input '%s' must be a constant, a graph input or a value of type '%s'", node_desc(o),
+                    x->name, tm_type_str(I->ctx, q));
 }
 
+/* x - z (x int8 or uint8, z per tensor or per value along ONNX axis `axis`) as an f32
+ * entry of exact integers, held as x is: constants converted at import, other values by
+ * tm.dequantize with scale 1.  *bound: the largest |x - z|. */
+static bool int_entry(node *o, entry *x, const qparams *z, int axis, entry *out, float *bound) {
+  importer *I = o->I;
+  bool u = is_u8(x->type->elem);
+  *out = (entry){.name = x->name, .defined = true, .type = tm_type_with_elem(I->ctx, x->type, tm_type_float(I->ctx, 32))};
+  *bound = 0;
+  for (int i = 0; i < z->n; i++)
+    *bound = fmaxf(*bound, fmaxf(fabsf((float)((u ? 0 : -128) - z->zp[i])), fabsf((float)((u ? 255 : 127) - z->zp[i]))));
+  if (x->data) {
+    int64_t n = tm_type_numel(x->type), inner = 1;
+    for (int i = axis + 1; axis >= 0 && i < x->type->rank; i++) inner *= x->type->dims[i];
+    float *f = TM_NEW_ARRAY(tm_ctx_arena(I->ctx), float, n + 1);
+    for (int64_t i = 0; i < n; i++) {
+      int64_t zp = z->zp[z->n == 1 ? 0 : (i / inner) % z->n];
+      f[i] = (float)((u ? (int64_t)x->data[i] : (int64_t)(int8_t)x->data[i]) - zp);
+    }
+    out->data = (const uint8_t *)f;
+    return true;
+  }
+  if (z->n != 1) return NODE_ERROR(o, "%s", "per-axis zero points of a non-constant input are not supported");
+  bool nhwc;
+  tm_value *v = as_quant(o, x, quant1(I, x->type->elem, 1.0, z->zp[0]), &nhwc);
+  if (v) v = build(o, "tm.dequantize", 1, &v, 0, NULL, tm_type_with_elem(I->ctx, v->type, tm_type_float(I->ctx, 32)));
+  if (!v) return false;
+  out->v = v, out->nhwc = nhwc;
+  *(nhwc ? &out->tm : &out->onnx) = v;
+  return true;
+}
+
+/* A constant of per-channel values broadcast along ONNX axis `axis` of rank r (NHWC when
+ * nhwc): [1, .., n, .., 1]. */
+static tm_value *channel_const(node *o, int r, int axis, bool nhwc, int n, const float *v) {
+  int64_t d[MAX_RANK];
+  for (int i = 0; i < r; i++) d[i] = 1;
+  d[nhwc ? NHWC_AXIS[axis] : axis] = n;
+  return const_f32(o->I, r, d, v, o->loc);
+}
+
+/* An f32 constant of one value. */
+static tm_value *scalar_f32(node *o, float v) {
+  int64_t one = 1;
+  return const_f32(o->I, 1, &one, &v, o->loc);
+}
+
+/* v rounded half to even (ONNX's rounding): + and - 1.5 * 2^23 in f32, exact for
+ * |v| < 2^22 (larger values saturate when quantized either way). */
+static tm_value *round_even(node *o, tm_value *v) {
+  const float magic = 12582912.0f;
+  if (v) v = build2(o, "tm.add", v, scalar_f32(o, magic));
+  return v ? build2(o, "tm.sub", v, scalar_f32(o, magic)) : NULL;
+}
+
+/* ONNX's QuantizeLinear: saturate(round_half_even(x / s) + z).  x / s is the same f32
+ * division, rounded by round_even.  Per tensor, the integer r is
+ * multiplied by s and quantized by tm.quantize (TFLite's AffineQuantize recovers r
+ * exactly); per axis, r + z is quantized with scale 1 and zero point 0 (the stored
+ * integers), as tm.quantize has no per-axis form. */
+static bool op_quantize_linear(node *o) {
+  importer *I = o->I;
+  entry *x = o->in[0];
+  if (!expect_f32(o, x)) return false;
+  int r = x->type->rank;
+  int64_t axis = attr_int(o, "axis", 1);
+  qparams p;
+  if ((per_axis_scale(o) && !norm_axis(o, &axis, r)) ||
+      !read_qparams(o, 1, 2, tm_type_int_signed(I->ctx, 8, TM_UNSIGNED), per_axis_scale(o) ? x->type->dims[axis] : -1, &p))
+    return false;
+  bool per_axis = p.n > 1;
+  bool nhwc = x->nhwc && !x->data;
+  tm_value *v = nhwc ? x->v : val_onnx(o, x);
+  tm_value *sv = per_axis ? channel_const(o, r, (int)axis, nhwc, p.n, p.scale) : scalar_f32(o, p.scale[0]);
+  if (v) v = round_even(o, build2(o, "tm.div", v, sv));
+  const tm_type *q;
+  if (per_axis) {
+    float *zf = TM_NEW_ARRAY(tm_ctx_arena(I->ctx), float, p.n);
+    for (int i = 0; i < p.n; i++) zf[i] = (float)p.zp[i];
+    if (v) v = build2(o, "tm.add", v, channel_const(o, r, (int)axis, nhwc, p.n, zf));
+    q = quant1(I, p.storage, 1.0, 0);
+  } else {
+    if (v) v = build2(o, "tm.mul", v, sv);
+    q = quant1(I, p.storage, p.scale[0], p.zp[0]);
+  }
+  return v && set_output(o, 0, build(o, "tm.quantize", 1, &v, 0, NULL, tm_type_with_elem(I->ctx, v->type, q)), nhwc);
+}
+
+/* DequantizeLinear of an int32 constant with zero point 0: the bias of QDQ models
+ * (scale s_x * s_w).  It becomes the f32 constant x * s, which fold-qdq rounds back to
+ * the same integers when it folds the layer into a quantized op. */
+static bool dequantize_i32_const(node *o, entry *x, int64_t axis) {
+  importer *I = o->I;
+  const entry *s = o->in[1], *z = o->nin > 2 ? o->in[2] : NULL;
+  const float *scale = const_floats(s);
+  int64_t n = tm_type_numel(x->type), ns = s ? tm_type_numel(s->type) : 0, inner = 1;
+  if (ns > 1 && !norm_axis(o, &axis, x->type->rank)) return false;
+  if (!scale || (ns != 1 && ns != x->type->dims[axis]))
+    return NODE_ERROR(o, "%s", "input 1 (scale) must be an f32 constant of one value or one per channel");
+  if (z && (!z->data || z->type->elem != x->type->elem))
+    return NODE_ERROR(o, "%s", "input 2 (zero point) must be an int32 constant");
+  for (int64_t i = 0; z && i < tm_type_numel(z->type); i++)
+    if (((const int32_t *)z->data)[i])
+      return NODE_ERROR(o, "%s", "an int32 DequantizeLinear needs zero point 0");
+  for (int i = ns > 1 ? (int)axis + 1 : x->type->rank; i < x->type->rank; i++) inner *= x->type->dims[i];
+  float *f = TM_NEW_ARRAY(tm_ctx_arena(I->ctx), float, n ? n : 1);
+  for (int64_t i = 0; i < n; i++)
+    f[i] = (float)((const int32_t *)x->data)[i] * scale[ns > 1 ? (i / inner) % ns : 0];
+  entry *e = lookup(I, o->n->output[0]);
+  e->type = tm_type_with_elem(I->ctx, x->type, tm_type_float(I->ctx, 32));
+  e->data = (const uint8_t *)f;
+  e->defined = true;
+  return true;
+}
+
+/* ONNX's DequantizeLinear: (x - z) * s in f32: tm.dequantize per tensor (the same
+ * product); per axis, the exact integers x - z times a per-channel constant. */
 static bool op_dequantize_linear(node *o) {
   importer *I = o->I;
   entry *x = o->in[0];
-  const tm_type *q = qtype(o, 1, 2, x->type->elem);
-  if (!q) return false;
-  if (q->storage != x->type->elem) return NODE_ERROR(o, "%s", "the zero point's type differs from the input's");
-  /* The stored integers, reinterpreted as quantized values: a constant keeps its bytes. */
+  int r = x->type->rank;
+  int64_t axis = attr_int(o, "axis", 1);
+  qparams p;
+  const tm_type *xs = tm_type_storage(x->type->elem);
+  if (x->data && xs->kind == TM_TYPE_INT && xs->width == 32) return dequantize_i32_const(o, x, axis);
+  const tm_type *xe = tm_type_storage(x->type->elem);
+  if ((per_axis_scale(o) && !norm_axis(o, &axis, r)) ||
+      !read_qparams(o, 1, 2, xe, per_axis_scale(o) ? x->type->dims[axis] : -1, &p))
+    return false;
+  if (p.storage != xe) return NODE_ERROR(o, "%s", "the zero point's type differs from the input's");
+  bool nhwc;
   tm_value *v;
-  bool nhwc = x->nhwc && !x->data;
-  if (x->data) {
-    v = make_const(I, tm_type_with_elem(I->ctx, x->type, q), x->data, value_loc(I, x->name));
-  } else if (!x->v->def && !x->nhwc && !tm_value_has_uses(x->v)) {
-    /* A graph input read only as quantized data: the argument takes the quantized type
-     * (the same bytes). */
-    x->v->type = tm_type_with_elem(I->ctx, x->v->type, q);
-    I->arg_types[x->v->index] = x->v->type;
-    v = x->v;
-  } else {
-    return NODE_ERROR(o, "%s", "dequantizing a computed integer tensor is not supported (QDQ fusion is not implemented)");
+  if (p.n > 1) {
+    int64_t zero = 0;
+    qparams z0 = {p.storage, 1, NULL, &zero};
+    float bound;
+    entry xf;
+    if (!int_entry(o, x, &z0, -1, &xf, &bound)) return false;
+    nhwc = xf.nhwc && !xf.data;
+    v = nhwc ? xf.v : val_onnx(o, &xf);
+    float *zf = TM_NEW_ARRAY(tm_ctx_arena(I->ctx), float, p.n);
+    for (int i = 0; i < p.n; i++) zf[i] = (float)p.zp[i];
+    if (v) v = build2(o, "tm.sub", v, channel_const(o, r, (int)axis, nhwc, p.n, zf));
+    if (v) v = build2(o, "tm.mul", v, channel_const(o, r, (int)axis, nhwc, p.n, p.scale));
+    return set_output(o, 0, v, nhwc);
   }
-  const tm_type *rt = v ? tm_type_with_elem(I->ctx, v->type, tm_type_float(I->ctx, 32)) : NULL;
-  return v && set_output(o, 0, build(o, "tm.dequantize", 1, &v, 0, NULL, rt), nhwc);
+  if (!(v = as_quant(o, x, quant1(I, p.storage, p.scale[0], p.zp[0]), &nhwc))) return false;
+  const tm_type *rt = tm_type_with_elem(I->ctx, v->type, tm_type_float(I->ctx, 32));
+  return set_output(o, 0, build(o, "tm.dequantize", 1, &v, 0, NULL, rt), nhwc);
 }
+
+/* Integer products are computed in f32 where every partial sum is an integer below 2^24
+ * (checked here from the operands' ranges and the constant weights), so the float
+ * kernels give the exact i32 sums in any order; the result is rounded by tm.quantize. */
+#define F32_EXACT 16777216.0
+
+/* The import of `fn` (Conv or MatMul, f32) on substitute inputs; output 0 to *res. */
+static bool run_f32(node *o, bool (*fn)(node *), entry **ins, int nin, entry *res) {
+  node f = *o;
+  for (int k = 0; k < nin; k++) f.in[k] = ins[k];
+  f.nin = nin;
+  *res = (entry){.name = o->n->output[0]};
+  f.out0 = res;
+  return fn(&f);
+}
+
+/* max over output channels (ONNX weight dimension `out_axis`) of sum |w| of f32 data. */
+static double weight_l1(importer *I, const entry *w, int out_axis) {
+  const float *f = (const float *)w->data;
+  int64_t n = tm_type_numel(w->type), inner = 1, outer = w->type->dims[out_axis];
+  for (int i = out_axis + 1; i < w->type->rank; i++) inner *= w->type->dims[i];
+  double best = 0, *sum = TM_NEW_ARRAY(tm_ctx_arena(I->ctx), double, outer + 1);
+  for (int64_t i = 0; i < n; i++) sum[(i / inner) % outer] += fabs(f[i]);
+  for (int64_t c = 0; c < outer; c++) best = fmax(best, sum[c]);
+  return best;
+}
+
+/* ConvInteger and QLinearConv (conv), MatMulInteger and QLinearMatMul; q: QLinear*,
+ * whose requantization is ONNX's, not TFLite's: TFLite's fixed-point MBQM rounds twice
+ * when it shifts right, and differs from round_half_even(acc * sx * sw / sy) in about
+ * 3 % of random cases (docs/import.md). */
+static bool integer_product(node *o, bool conv, bool q) {
+  importer *I = o->I;
+  entry *x = o->in[0], *w = o->in[q ? 3 : 1], *bias = q && o->nin > 8 ? o->in[8] : NULL;
+  qparams px, pw, py = {0};
+  int64_t zx = 0, zw = 0;
+  if (w->type->rank < (conv ? 3 : 1) || x->type->rank < 1)
+    return NODE_ERROR(o, "%s", conv ? "the weights must have rank 3 or more" : "operands must have rank >= 1");
+  int64_t out_dim = conv ? w->type->dims[0] : w->type->dims[w->type->rank - 1];
+  int out_axis = conv ? 0 : w->type->rank - 1;
+  if (q) {
+    if (!read_qparams(o, 1, 2, x->type->elem, -1, &px) || !read_qparams(o, 4, 5, w->type->elem, out_dim, &pw) ||
+        !read_qparams(o, 6, 7, x->type->elem, -1, &py))
+      return false;
+  } else {
+    px = (qparams){x->type->elem, 1, NULL, &zx};
+    pw = (qparams){w->type->elem, 1, NULL, &zw};
+    if (o->nin > 2 && o->in[2] && !read_qparams_zp(o, 2, x->type->elem, &px)) return false;
+    if (o->nin > 3 && o->in[3] && !read_qparams_zp(o, 3, w->type->elem, &pw)) return false;
+  }
+  if (px.storage != x->type->elem || pw.storage != w->type->elem || tm_type_storage(x->type->elem)->width != 8)
+    return NODE_ERROR(o, "%s", "the operands and zero points must be int8 or uint8 of the same types");
+  if (pw.n > 1 && pw.n != out_dim) return NODE_ERROR(o, "%s", "the weight zero points do not match the output channels");
+  entry xf, wf, bf, res;
+  float xb, wb;
+  if (!int_entry(o, x, &px, -1, &xf, &xb) || !int_entry(o, w, &pw, out_axis, &wf, &wb)) return false;
+  int64_t k = 1;
+  for (int i = 0; i < w->type->rank; i++) k *= i == out_axis ? 1 : w->type->dims[i];
+  double bound = wf.data ? xb * weight_l1(I, &wf, out_axis) : (double)xb * wb * (double)k;
+  entry *ins[3] = {&xf, &wf, NULL};
+  if (bias) {
+    const tm_type *be = bias->type->elem;
+    if (!bias->data || be->kind != TM_TYPE_INT || be->width != 32 || bias->type->rank != 1)
+      return NODE_ERROR(o, "%s", "the bias must be a 1-D int32 constant");
+    int64_t n = tm_type_numel(bias->type);
+    float *f = TM_NEW_ARRAY(tm_ctx_arena(I->ctx), float, n + 1);
+    double bmax = 0;
+    for (int64_t i = 0; i < n; i++) {
+      int32_t v;
+      memcpy(&v, bias->data + 4 * i, 4);
+      f[i] = (float)v, bmax = fmax(bmax, fabs((double)v));
+    }
+    bound += bmax;
+    bf = (entry){.name = bias->name, .defined = true, .data = (const uint8_t *)f,
+                 .type = tm_type_with_elem(I->ctx, bias->type, tm_type_float(I->ctx, 32))};
+    ins[2] = &bf;
+  }
+  if (bound > F32_EXACT)
+    return NODE_ERROR(o, "sums up to %.0f exceed 2^24: not computed exactly in f32, which is how this operator is imported",
+                      bound);
+  if (!run_f32(o, conv ? op_conv : op_matmul, ins, bias ? 3 : 2, &res)) return false;
+  tm_value *y = res.nhwc ? res.tm : res.onnx;
+  const tm_type *rt;
+  if (q) {
+    /* saturate(round_half_even(acc * sx * sw / sy) + zy), the integer r = round(acc / d)
+     * with d = sy / (sx * sw) (a division: a multiplication would be folded into the
+     * weights, and the sums would no longer be exact), then quantized as r * sy. */
+    float *d = TM_NEW_ARRAY(tm_ctx_arena(I->ctx), float, pw.n);
+    for (int i = 0; i < pw.n; i++) d[i] = (float)((double)py.scale[0] / ((double)px.scale[0] * pw.scale[i]));
+    int yr = res.type->rank;
+    y = build2(o, "tm.div", y, pw.n > 1 ? channel_const(o, yr, conv ? 1 : yr - 1, res.nhwc, pw.n, d) : scalar_f32(o, d[0]));
+    if ((y = round_even(o, y))) y = build2(o, "tm.mul", y, scalar_f32(o, py.scale[0]));
+    rt = quant1(I, py.storage, py.scale[0], py.zp[0]);
+  } else {
+    double one = 1;
+    int64_t zero = 0;
+    rt = tm_type_quant(I->ctx, tm_type_int(I->ctx, 32), tm_type_float(I->ctx, 32), INT32_MIN, INT32_MAX, -1, 1, &one,
+                       &zero);
+  }
+  return y && set_output(o, 0, build(o, "tm.quantize", 1, &y, 0, NULL, tm_type_with_elem(I->ctx, y->type, rt)), res.nhwc);
+}
+
+/* MaxPool of 8-bit integers: exact in f32, where the maximum is taken; the result has
+ * the input's storage (scale 1, zero point 0: the same integers). */
+static bool op_max_pool_any(node *o) {
+  entry *x = o->in[0], xf, res;
+  const tm_type *el = x->type->elem;
+  if (el->kind != TM_TYPE_INT || el->width != 8) return op_max_pool(o);
+  int64_t zero = 0;
+  qparams z = {el, 1, NULL, &zero};
+  float bound;
+  entry *ins[1] = {&xf};
+  if (!int_entry(o, x, &z, -1, &xf, &bound) || !run_f32(o, op_max_pool, ins, 1, &res)) return false;
+  tm_value *y = res.nhwc ? res.tm : res.onnx;
+  const tm_type *rt = tm_type_with_elem(o->I->ctx, y->type, quant1(o->I, el, 1.0, 0));
+  return set_output(o, 0, build(o, "tm.quantize", 1, &y, 0, NULL, rt), res.nhwc);
+}
+
+static bool op_conv_integer(node *o) { return integer_product(o, true, false); }
+static bool op_matmul_integer(node *o) { return integer_product(o, false, false); }
+static bool op_qlinear_conv(node *o) { return integer_product(o, true, true); }
+static bool op_qlinear_matmul(node *o) { return integer_product(o, false, true); }
 
 /* ONNX operator -> import function: X(op type, min inputs, max inputs, function). */
 /* clang-format off */
@@ -1523,6 +1893,7 @@ static bool op_dequantize_linear(node *o) {
   X("Clip", 1, 3, op_clip)                                    \
   X("Concat", 1, 64, op_concat)                               \
   X("Conv", 2, 3, op_conv)                                    \
+  X("ConvInteger", 2, 4, op_conv_integer)                     \
   X("ConvTranspose", 2, 3, op_conv_transpose)                 \
   X("DequantizeLinear", 2, 3, op_dequantize_linear)           \
   X("Div", 2, 2, op_div)                                      \
@@ -1535,9 +1906,12 @@ static bool op_dequantize_linear(node *o) {
   X("Identity", 1, 1, op_identity)                            \
   X("LeakyRelu", 1, 1, op_leaky_relu)                         \
   X("MatMul", 2, 2, op_matmul)                                \
-  X("MaxPool", 1, 1, op_max_pool)                             \
+  X("MatMulInteger", 2, 4, op_matmul_integer)                 \
+  X("MaxPool", 1, 1, op_max_pool_any)                         \
   X("Mul", 2, 2, op_mul)                                      \
   X("Pad", 1, 4, op_pad)                                      \
+  X("QLinearConv", 8, 9, op_qlinear_conv)                     \
+  X("QLinearMatMul", 8, 8, op_qlinear_matmul)                 \
   X("QuantizeLinear", 2, 3, op_quantize_linear)               \
   X("ReduceMean", 1, 2, op_reduce_mean)                       \
   X("Relu", 1, 1, op_relu)                                    \

@@ -100,6 +100,35 @@ def cases():
         "axis 5 is out of range for rank 2"
     yield "declared_shape", model([helper.make_node("Relu", ["x"], ["y"])], [vi("x", [1, 4])], [vi("y", [1, 5])]), \
         "is declared as 'tensor<1x5xf32>', but the graph computes 'tensor<1x4xf32>'"
+    # ModelProto field 7 (graph) sent as a varint instead of a length-delimited message
+    yield "bad_wire_type", bytes([0x08, 0x07, 0x38, 0x01]), "invalid ONNX file"
+    u8, i32 = TensorProto.UINT8, TensorProto.INT32
+    def qparam(name, v, t=F):
+        return helper.make_tensor(name, t, [], [v])
+    yield "qdq_bad_scale", model([helper.make_node("QuantizeLinear", ["x", "s", "z"], ["y"])], [vi("x", [1, 4])],
+                                 [vi("y", [1, 4], u8)], [qparam("s", -1.0), qparam("z", 0, u8)]), \
+        "the scale -1 is not positive and finite"
+    yield "per_axis_count", model([helper.make_node("DequantizeLinear", ["x", "s", "z"], ["y"], axis=1)],
+                                  [vi("x", [1, 3, 2, 2], u8)], [vi("y", [1, 3, 2, 2])],
+                                  [helper.make_tensor("s", F, [2], [1.0, 2.0]),
+                                   helper.make_tensor("z", u8, [2], [0, 0])]), \
+        "input 1 (scale) must be an f32 constant of 1 or 3 values"
+    yield "matmulinteger_inexact", model([helper.make_node("MatMulInteger", ["a", "b", "za", "zb"], ["y"])],
+                                         [vi("a", [2, 300], u8)], [vi("y", [2, 4], i32)],
+                                         [numpy_helper.from_array(np.full((300, 4), 255, np.uint8), "b"),
+                                          qparam("za", 0, u8), qparam("zb", 0, u8)]), \
+        "exceed 2^24: not computed exactly in f32"
+    yield "qlinearmatmul_zp_type", model([helper.make_node("QLinearMatMul", ["a", "sa", "za", "b", "sb", "zb", "sy", "zy"],
+                                                           ["y"])], [vi("a", [2, 4], u8), vi("b", [4, 3], u8)],
+                                         [vi("y", [2, 3], u8)],
+                                         [qparam("sa", 0.1), qparam("za", 0, TensorProto.INT8), qparam("sb", 0.1),
+                                          qparam("zb", 0, u8), qparam("sy", 0.1), qparam("zy", 0, u8)]), \
+        "the operands and zero points must be int8 or uint8 of the same types"
+    yield "dq_int32_zero_point", model([helper.make_node("DequantizeLinear", ["b", "s", "z"], ["y"])], [],
+                                       [vi("y", [3])],
+                                       [helper.make_tensor("b", i32, [3], [1, 2, 3]), qparam("s", 0.5),
+                                        qparam("z", 7, i32)]), \
+        "an int32 DequantizeLinear needs zero point 0"
 
 
 def main():

@@ -26,13 +26,14 @@ from onnx import numpy_helper
 
 # Keep in sync with ONNX_IMPORTED_OPS in frontend/onnx_importer.c (plus Constant).
 SUPPORTED = {
-    "Add", "AveragePool", "BatchNormalization", "Clip", "Concat", "Constant", "Conv", "ConvTranspose",
+    "Add", "AveragePool", "BatchNormalization", "Clip", "Concat", "Constant", "Conv", "ConvInteger", "ConvTranspose",
     "DequantizeLinear", "Div", "Dropout", "Flatten", "Gemm", "GlobalAveragePool", "HardSigmoid", "HardSwish",
-    "Identity", "LeakyRelu", "MatMul", "MaxPool", "Mul", "Pad", "QuantizeLinear", "ReduceMean", "Relu", "Reshape",
-    "Sigmoid", "Slice", "Softmax", "Squeeze", "Sub", "Tanh", "Transpose", "Unsqueeze",
+    "Identity", "LeakyRelu", "MatMul", "MatMulInteger", "MaxPool", "Mul", "Pad", "QLinearConv", "QLinearMatMul",
+    "QuantizeLinear", "ReduceMean", "Relu", "Reshape", "Sigmoid", "Slice", "Softmax", "Squeeze", "Sub", "Tanh",
+    "Transpose", "Unsqueeze",
 }
 # The operators of the list: a test of one of them counts as applicable.
-LISTED = SUPPORTED | {"QLinearConv", "QLinearMatMul", "ConvInteger", "MatMulInteger"}
+LISTED = SUPPORTED
 
 
 def classify(test_dir):
@@ -75,6 +76,9 @@ def to_bin(pb, out):
 FREEZE = {
     "Reshape": {1}, "Slice": {1, 2, 3, 4}, "Pad": {1, 2, 3}, "Squeeze": {1}, "Unsqueeze": {1},
     "ReduceMean": {1}, "Clip": {1, 2}, "Dropout": {1, 2}, "QuantizeLinear": {1, 2}, "DequantizeLinear": {1, 2},
+    # quantization parameters, and the weights of the convolutions
+    "QLinearConv": {1, 2, 3, 4, 5, 6, 7, 8}, "QLinearMatMul": {1, 2, 4, 5, 6, 7}, "ConvInteger": {1, 2, 3},
+    "MatMulInteger": {2, 3},
 }
 
 
