@@ -20,6 +20,7 @@ cross compiler or QEMU are missing.  See bench/README.md for what each number me
 import argparse
 import concurrent.futures
 import csv
+import functools
 import json
 import os
 import re
@@ -80,6 +81,16 @@ def last_line(text):
     return lines[-1] if lines else ""
 
 
+@functools.lru_cache(maxsize=None)
+def model_macs(tinyml_opt, model_dir):
+    """The model's multiply-accumulates (tinyml-opt --print-cost), for the dual-MAC bound:
+    an int8 MAC pair per SMLAD makes MACs/2 instructions the floor of a Cortex-M4 kernel."""
+    p = subprocess.run([tinyml_opt, os.path.join(model_dir, "model.tflite"), "--print-cost", "-o", "/dev/null"],
+                       capture_output=True, text=True)
+    m = re.search(r"total: (\d+) MACs", p.stdout + p.stderr)
+    return int(m.group(1)) if m else None
+
+
 def measure(job, args):
     """Compiles and runs one (model, target, backend[, variant, pipeline arguments]); returns
     the result dict."""
@@ -96,6 +107,7 @@ def measure(job, args):
             return row
         times.append(ms)
     row["compile_ms"] = round(statistics.median(times), 1)
+    row["macs"] = model_macs(args.tinyml_opt, model_dir)
     row["io_bytes"] = io_bytes(os.path.splitext(path)[0] + ".h", e2e.c_name(model))
     counts = []
     for r in range(args.runs):
@@ -249,7 +261,8 @@ def model_order(model):
 def table_rows(results, baseline):
     """Header and rows of the report table (strings)."""
     head = ["model", "target", "backend", "instructions", "baseline instr.", "instr. ratio", "flash", "RAM",
-            "arena", "arena+I/O", "baseline arena", "arena ratio", "RAM ratio", "stack", "compile ms", "bitexact"]
+            "arena", "arena+I/O", "baseline arena", "arena ratio", "RAM ratio", "stack", "instr. / (MACs/2)", "compile ms",
+            "bitexact"]
     rows = []
     for r in results:
         b = baseline.get((r["target"], baseline_name(r["model"])), {})
@@ -259,7 +272,10 @@ def table_rows(results, baseline):
                      fmt(r.get("flash_bytes")), fmt(r.get("ram_bytes")), fmt(r.get("arena_bytes")),
                      fmt(arena_io), fmt(b.get("arena")), ratio(arena_io, b.get("arena")),
                      ratio(r.get("ram_bytes"), b.get("arena")),
-                     fmt(r.get("stack_bytes")), fmt(r.get("compile_ms"), "{:.1f}"),
+                     fmt(r.get("stack_bytes")),
+                     fmt(r["instructions"] / (r["macs"] / 2) if r.get("instructions") and r.get("macs") else None,
+                         "{:.2f}"),
+                     fmt(r.get("compile_ms"), "{:.1f}"),
                      ("yes" if r["bitexact"] else "tolerance" if r.get("ok") else "NO") + (" (%s)" % r["error"]
                                                                                         if r["error"] else "")])
     return head, rows
