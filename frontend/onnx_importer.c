@@ -15,14 +15,13 @@
  * ops' own shape inference, so value_info is not needed.  docs/import.md has the table. */
 #include <inttypes.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "frontend/frontend.h"
+#include "frontend/import_diag.h"
 #include "onnx.pb-c.h"
 
-#define MAX_ERRORS 20                /* a broken file should not flood the terminal */
 #define MAX_ATTRS 8                  /* attributes of one tm op */
 #define MAX_RANK 8                   /* tm's rank bound (TM_MAX_RANK) */
 #define MAX_ELEMS (INT64_C(1) << 31) /* tm's bound on tensor sizes (ops.md) */
@@ -66,27 +65,9 @@ typedef struct node {
   entry *out0;   /* as2d: where output 0 goes instead of its entry */
 } node;
 
-static void verror(importer *I, const tm_loc *loc, const char *fmt, va_list ap) {
-  if (I->nerrors++ < MAX_ERRORS) tm_emitv(I->ctx, TM_DIAG_ERROR, loc, fmt, ap); /* the rest are counted */
-}
-
-static bool error(importer *I, const tm_loc *loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static bool error(importer *I, const tm_loc *loc, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  verror(I, loc, fmt, ap);
-  va_end(ap);
-  return false;
-}
-
-static void *error_null(importer *I, const tm_loc *loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void *error_null(importer *I, const tm_loc *loc, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  verror(I, loc, fmt, ap);
-  va_end(ap);
-  return NULL;
-}
+/* error(I, loc, fmt, ...) -> false and error_null(...) -> NULL: frontend/import_diag.h */
+#define error(I, ...) tm_import_error((I)->ctx, &(I)->nerrors, __VA_ARGS__)
+#define error_null(I, ...) tm_import_error_null((I)->ctx, &(I)->nerrors, __VA_ARGS__)
 
 /* "node 3 (Conv 'conv1')" for messages. */
 static const char *node_desc(const node *o) {
@@ -2154,7 +2135,7 @@ static tm_op *import_graph(importer *I, const char *func_name) {
 
   I->b = tm_builder_at_end(ctx, entry_block);
   I->arg_types = ins;
-  for (uint32_t i = 0; i < g->n_node && I->nerrors < MAX_ERRORS; i++)
+  for (uint32_t i = 0; i < g->n_node && I->nerrors < TM_IMPORT_MAX_ERRORS; i++)
     if (!import_node(I, i))
       for (size_t k = 0; k < g->node[i]->n_output; k++) {
         entry *e = *g->node[i]->output[k] ? lookup(I, g->node[i]->output[k]) : NULL;
@@ -2163,7 +2144,7 @@ static tm_op *import_graph(importer *I, const char *func_name) {
 
   tm_value **results = TM_NEW_ARRAY(A, tm_value *, g->n_output + 1);
   const tm_type **outs = TM_NEW_ARRAY(A, const tm_type *, g->n_output + 1);
-  for (size_t i = 0; i < g->n_output && I->nerrors < MAX_ERRORS; i++) {
+  for (size_t i = 0; i < g->n_output && I->nerrors < TM_IMPORT_MAX_ERRORS; i++) {
     const Onnx__ValueInfoProto *vi = g->output[i];
     entry *e = vi->name ? lookup(I, vi->name) : NULL;
     const tm_loc *loc = value_loc(I, vi->name ? vi->name : "");
@@ -2250,7 +2231,7 @@ tm_op *tm_import_onnx(tm_ctx *ctx, const char *filename, const uint8_t *data, si
   importer I = {.ctx = ctx, .file = file, .g = m->graph, .opset = opset, .opt = opt};
   const char *name = opt && opt->func_name ? opt->func_name : stem_symbol(ctx, file);
   tm_op *module = import_graph(&I, name);
-  if (I.nerrors >= MAX_ERRORS) tm_note(ctx, file_loc, "too many errors; stopped after %d", MAX_ERRORS);
+  tm_import_note_stopped(ctx, I.nerrors, file_loc);
   return module;
 }
 

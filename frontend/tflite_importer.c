@@ -9,14 +9,13 @@
  * at that operator.  docs/import.md describes the mapping. */
 #include <inttypes.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "frontend/frontend.h"
+#include "frontend/import_diag.h"
 #include "frontend/tflite_reader.h"
 
-#define MAX_ERRORS 20                /* a broken file should not flood the terminal */
 #define MAX_ATTRS 8                  /* attributes of one tm op */
 #define MAX_ATTR_INTS 64             /* values of a constant input turned into an attribute */
 #define MAX_DIMS 16                  /* the reader's rank bound */
@@ -48,28 +47,9 @@ typedef struct op_import {
   int nattrs;
 } op_import;
 
-static void verror(importer *I, const tm_loc *loc, const char *fmt, va_list ap) {
-  if (I->nerrors++ < MAX_ERRORS) tm_emitv(I->ctx, TM_DIAG_ERROR, loc, fmt, ap); /* the rest are counted */
-}
-
-/* Report an error; false or NULL, for the caller to return. */
-static bool error(importer *I, const tm_loc *loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static bool error(importer *I, const tm_loc *loc, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  verror(I, loc, fmt, ap);
-  va_end(ap);
-  return false;
-}
-
-static void *error_null(importer *I, const tm_loc *loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void *error_null(importer *I, const tm_loc *loc, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  verror(I, loc, fmt, ap);
-  va_end(ap);
-  return NULL;
-}
+/* error(I, loc, fmt, ...) -> false and error_null(...) -> NULL: frontend/import_diag.h */
+#define error(I, ...) tm_import_error((I)->ctx, &(I)->nerrors, __VA_ARGS__)
+#define error_null(I, ...) tm_import_error_null((I)->ctx, &(I)->nerrors, __VA_ARGS__)
 
 /* ------------------------------------------------------------ names, locations ---- */
 static const char *op_name(const tfl_operator *op) {
@@ -686,7 +666,7 @@ static bool check_definitions(importer *I) {
             tensor_name(I, t));
     I->is_input[t] = true;
   }
-  for (uint32_t i = 0; i < g->num_operators && I->nerrors < MAX_ERRORS; i++) {
+  for (uint32_t i = 0; i < g->num_operators && I->nerrors < TM_IMPORT_MAX_ERRORS; i++) {
     const tfl_operator *op = &g->operators[i];
     for (uint32_t k = 0; k < op->num_outputs; k++) {
       int32_t t = op->outputs[k];
@@ -749,12 +729,12 @@ static tm_op *import_graph(importer *I, const char *func_name) {
   if ((names = io_names(I, g->num_outputs, g->outputs))) tm_op_set_attr(ctx, func, "tm.output_names", names);
 
   I->b = tm_builder_at_end(ctx, entry);
-  for (uint32_t i = 0; i < g->num_operators && I->nerrors < MAX_ERRORS; i++)
+  for (uint32_t i = 0; i < g->num_operators && I->nerrors < TM_IMPORT_MAX_ERRORS; i++)
     if (!import_op(I, i))
       for (uint32_t k = 0; k < g->operators[i].num_outputs; k++) I->poisoned[g->operators[i].outputs[k]] = true;
 
   tm_value **results = TM_NEW_ARRAY(A, tm_value *, g->num_outputs + 1);
-  for (uint32_t i = 0; i < g->num_outputs && I->nerrors < MAX_ERRORS; i++) {
+  for (uint32_t i = 0; i < g->num_outputs && I->nerrors < TM_IMPORT_MAX_ERRORS; i++) {
     int32_t t = g->outputs[i];
     if (I->poisoned[t]) continue;
     if (!I->vals[t] && !const_buffer(I, t))
@@ -791,6 +771,6 @@ tm_op *tm_import_tflite(tm_ctx *ctx, const char *filename, const uint8_t *data, 
   importer I = {.ctx = ctx, .file = file, .m = m, .g = &m->subgraphs[0]};
   const char *name = opt && opt->func_name ? opt->func_name : stem_symbol(ctx, file);
   tm_op *module = import_graph(&I, name);
-  if (I.nerrors >= MAX_ERRORS) tm_note(ctx, file_loc, "too many errors; stopped after %d", MAX_ERRORS);
+  tm_import_note_stopped(ctx, I.nerrors, file_loc);
   return module;
 }

@@ -1,0 +1,21 @@
+/* frontend/import_diag.h — error reporting shared by the model importers (TFLite, ONNX):
+ * located errors, at most TM_IMPORT_MAX_ERRORS of them printed so that a broken file does
+ * not flood the terminal; the rest are only counted.  Internal to frontend/. */
+#ifndef TM_IMPORT_DIAG_H
+#define TM_IMPORT_DIAG_H
+#include <stdbool.h>
+
+#include "ir/ir.h"
+
+enum { TM_IMPORT_MAX_ERRORS = 20 };
+
+/* Reports an error (if fewer than the maximum were printed) and counts it in *nerrors;
+ * false, or NULL, for the caller to return. */
+bool tm_import_error(tm_ctx *ctx, int *nerrors, const tm_loc *loc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void *tm_import_error_null(tm_ctx *ctx, int *nerrors, const tm_loc *loc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* After an import: a note when errors were left unprinted. */
+void tm_import_note_stopped(tm_ctx *ctx, int nerrors, const tm_loc *loc);
+
+#endif /* TM_IMPORT_DIAG_H */
