@@ -73,38 +73,52 @@ static int64_t pad_before(const tm_op *op, int64_t in, int64_t out, int64_t k, i
   return total > 0 ? total / 2 : 0;
 }
 
+/* The sliding window of conv2d / depthwise_conv2d: input [N, H, W, C], kernel KH x KW,
+ * output OH x OW, with TFLite's padding. */
+typedef struct window {
+  int64_t N, H, W, C, KH, KW, OH, OW, st[2], dl[2], ph, pw;
+} window;
+
+static window window_of(const tm_op *op, const tm_type *it, const tm_type *ft, const tm_type *ot) {
+  window g = {.N = it->dims[0], .H = it->dims[1], .W = it->dims[2], .C = it->dims[3], .KH = ft->dims[1],
+              .KW = ft->dims[2], .OH = ot->dims[1], .OW = ot->dims[2]};
+  pair_attr(op, "stride", 1, g.st);
+  pair_attr(op, "dilation", 1, g.dl);
+  g.ph = pad_before(op, g.H, g.OH, g.KH, g.st[0], g.dl[0]);
+  g.pw = pad_before(op, g.W, g.OW, g.KW, g.st[1], g.dl[1]);
+  return g;
+}
+
+/* The input pixel (an index of [N, H, W]) that tap (ky, kx) of output (n, oy, ox) reads,
+ * or -1 where it falls into the padding. */
+static int64_t window_pixel(const window *g, int64_t n, int64_t oy, int64_t ox, int64_t ky, int64_t kx) {
+  int64_t iy = oy * g->st[0] - g->ph + ky * g->dl[0], ix = ox * g->st[1] - g->pw + kx * g->dl[1];
+  return iy < 0 || iy >= g->H || ix < 0 || ix >= g->W ? -1 : (n * g->H + iy) * g->W + ix;
+}
+
 /* conv2d (filter [O, KH, KW, I]) and depthwise (filter [1, KH, KW, C * M]). */
 static void conv(const tm_op *op, bool depthwise, const tm_type *it, const float *x, const tm_type *ft,
                  const float *w, const float *bias, const tm_type *ot, float *y) {
-  int64_t st[2], dl[2];
-  pair_attr(op, "stride", 1, st);
-  pair_attr(op, "dilation", 1, dl);
-  int64_t N = it->dims[0], H = it->dims[1], W = it->dims[2], C = it->dims[3];
-  int64_t KH = ft->dims[1], KW = ft->dims[2], FI = ft->dims[3];
-  int64_t OH = ot->dims[1], OW = ot->dims[2], OC = ot->dims[3];
-  int64_t M = depthwise ? OC / (C ? C : 1) : 1;
-  int64_t ph = pad_before(op, H, OH, KH, st[0], dl[0]), pw = pad_before(op, W, OW, KW, st[1], dl[1]);
-  for (int64_t n = 0; n < N; n++)
-    for (int64_t oy = 0; oy < OH; oy++)
-      for (int64_t ox = 0; ox < OW; ox++)
+  window g = window_of(op, it, ft, ot);
+  int64_t FI = ft->dims[3], OC = ot->dims[3], M = depthwise ? OC / (g.C ? g.C : 1) : 1;
+  for (int64_t n = 0; n < g.N; n++)
+    for (int64_t oy = 0; oy < g.OH; oy++)
+      for (int64_t ox = 0; ox < g.OW; ox++)
         for (int64_t oc = 0; oc < OC; oc++) {
           float acc = 0.0f;
-          for (int64_t ky = 0; ky < KH; ky++) {
-            int64_t iy = oy * st[0] - ph + ky * dl[0];
-            if (iy < 0 || iy >= H) continue;
-            for (int64_t kx = 0; kx < KW; kx++) {
-              int64_t ix = ox * st[1] - pw + kx * dl[1];
-              if (ix < 0 || ix >= W) continue;
-              const float *px = x + ((n * H + iy) * W + ix) * C;
+          for (int64_t ky = 0; ky < g.KH; ky++)
+            for (int64_t kx = 0; kx < g.KW; kx++) {
+              int64_t p = window_pixel(&g, n, oy, ox, ky, kx);
+              if (p < 0) continue;
+              const float *px = x + p * g.C;
               if (depthwise) {
-                acc += px[oc / M] * w[(ky * KW + kx) * FI + oc];
+                acc += px[oc / M] * w[(ky * g.KW + kx) * FI + oc];
               } else {
-                const float *pf = w + ((oc * KH + ky) * KW + kx) * FI;
+                const float *pf = w + ((oc * g.KH + ky) * g.KW + kx) * FI;
                 for (int64_t c = 0; c < FI; c++) acc += px[c] * pf[c];
               }
             }
-          }
-          y[((n * OH + oy) * OW + ox) * OC + oc] = acc + (bias ? bias[oc] : 0.0f);
+          y[((n * g.OH + oy) * g.OW + ox) * OC + oc] = acc + (bias ? bias[oc] : 0.0f);
         }
 }
 
@@ -128,27 +142,19 @@ int64_t tm_interp_tap_sums(const tm_op *op, const float *x, double *sum) {
       for (int64_t i = 0; i < I; i++) sum[i] += x[b * I + i];
     return B;
   }
-  int64_t st[2], dl[2];
-  pair_attr(op, "stride", 1, st);
-  pair_attr(op, "dilation", 1, dl);
-  int64_t N = it->dims[0], H = it->dims[1], W = it->dims[2], C = it->dims[3];
-  int64_t KH = ft->dims[1], KW = ft->dims[2], OH = ot->dims[1], OW = ot->dims[2];
-  int64_t ph = pad_before(op, H, OH, KH, st[0], dl[0]), pw = pad_before(op, W, OW, KW, st[1], dl[1]);
-  for (int64_t n = 0; n < N; n++)
-    for (int64_t oy = 0; oy < OH; oy++)
-      for (int64_t ox = 0; ox < OW; ox++)
-        for (int64_t ky = 0; ky < KH; ky++) {
-          int64_t iy = oy * st[0] - ph + ky * dl[0];
-          if (iy < 0 || iy >= H) continue;
-          for (int64_t kx = 0; kx < KW; kx++) {
-            int64_t ix = ox * st[1] - pw + kx * dl[1];
-            if (ix < 0 || ix >= W) continue;
-            const float *px = x + ((n * H + iy) * W + ix) * C;
-            double *ps = sum + (ky * KW + kx) * C;
-            for (int64_t c = 0; c < C; c++) ps[c] += px[c];
+  window g = window_of(op, it, ft, ot);
+  for (int64_t n = 0; n < g.N; n++)
+    for (int64_t oy = 0; oy < g.OH; oy++)
+      for (int64_t ox = 0; ox < g.OW; ox++)
+        for (int64_t ky = 0; ky < g.KH; ky++)
+          for (int64_t kx = 0; kx < g.KW; kx++) {
+            int64_t p = window_pixel(&g, n, oy, ox, ky, kx);
+            if (p < 0) continue;
+            const float *px = x + p * g.C;
+            double *ps = sum + (ky * g.KW + kx) * g.C;
+            for (int64_t c = 0; c < g.C; c++) ps[c] += px[c];
           }
-        }
-  return N * OH * OW;
+  return g.N * g.OH * g.OW;
 }
 
 static void fully_connected(const tm_type *it, const float *x, const tm_type *wt, const float *w,
