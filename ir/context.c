@@ -96,10 +96,10 @@ void tm_ptrmap_set(tm_ptrmap *m, const void *key, void *val) {
   if (!key) return;
   if ((m->count + 1) * 4 > m->cap * 3) {
     size_t ncap = m->cap ? m->cap * 2 : 64;
-    struct tm_ptrslot *ns = xcalloc(ncap, sizeof(*ns));
+    struct tm_ptrslot *ns = m->arena ? TM_NEW_ARRAY(m->arena, struct tm_ptrslot, ncap) : xcalloc(ncap, sizeof(*ns));
     for (size_t i = 0; i < m->cap; i++)
       if (m->slots[i].key) *ptrmap_slot(ns, ncap, m->slots[i].key) = m->slots[i];
-    free(m->slots);
+    if (!m->arena) free(m->slots);
     m->slots = ns;
     m->cap = ncap;
   }
@@ -110,7 +110,7 @@ void tm_ptrmap_set(tm_ptrmap *m, const void *key, void *val) {
 }
 
 void tm_ptrmap_free(tm_ptrmap *m) {
-  free(m->slots);
+  if (!m->arena) free(m->slots);
   memset(m, 0, sizeof(*m));
 }
 

@@ -43,6 +43,18 @@ void *tm_arena_alloc(tm_arena *a, size_t size, size_t align); /* zeroed */
 #define TM_NEW(arena, T) ((T *)tm_arena_alloc((arena), sizeof(T), _Alignof(T)))
 #define TM_NEW_ARRAY(arena, T, n) ((T *)tm_arena_alloc((arena), sizeof(T) * (size_t)(n), _Alignof(T)))
 
+/* Pointer -> pointer map (clone remapping, verifier scopes, the backends' value tables).
+ * No deletion: callers overwrite with a sentinel instead.  With `arena` set its slots
+ * come from that arena and tm_ptrmap_free is not needed; else from the heap. */
+typedef struct tm_ptrmap {
+  struct tm_ptrslot { const void *key; void *val; } *slots;
+  size_t cap, count;
+  tm_arena *arena;
+} tm_ptrmap;
+void *tm_ptrmap_get(const tm_ptrmap *m, const void *key); /* NULL if absent */
+void tm_ptrmap_set(tm_ptrmap *m, const void *key, void *val);
+void tm_ptrmap_free(tm_ptrmap *m);
+
 /* ---------------------------------------------------------------- context --------- */
 tm_ctx *tm_ctx_new(void);   /* registers the builtin, func, tm, arith, scf, memref and math dialects */
 void tm_ctx_free(tm_ctx *ctx);

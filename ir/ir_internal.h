@@ -20,15 +20,6 @@ void *tm_htab_find(const tm_htab *t, uint64_t hash, tm_htab_eq eq, const void *k
 void tm_htab_insert(tm_htab *t, uint64_t hash, void *item);
 void tm_htab_free(tm_htab *t);
 
-/* Pointer -> pointer map (clone remapping, verifier scopes).  No deletion: callers
- * overwrite with a sentinel instead. */
-typedef struct tm_ptrmap {
-  struct tm_ptrslot { const void *key; void *val; } *slots;
-  size_t cap, count;
-} tm_ptrmap;
-void *tm_ptrmap_get(const tm_ptrmap *m, const void *key); /* NULL if absent */
-void tm_ptrmap_set(tm_ptrmap *m, const void *key, void *val);
-void tm_ptrmap_free(tm_ptrmap *m);
 
 #define TM_HASH_SEED 0xcbf29ce484222325ull
 uint64_t tm_hash_bytes(uint64_t h, const void *p, size_t n);

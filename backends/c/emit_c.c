@@ -53,42 +53,6 @@ static __attribute__((format(printf, 3, 4))) void cb_printf(tm_ctx *ctx, cbuf *b
   b->len += (size_t)n;
 }
 
-/* ------------------------------------------------------------ pointer map --------- */
-typedef struct pmap {
-  const void **keys;
-  void **vals;
-  size_t cap, n;
-} pmap;
-
-static size_t pmap_slot(const pmap *m, const void *k) {
-  size_t h = ((size_t)(uintptr_t)k >> 4) * 0x9E3779B97F4A7C15u;
-  size_t i = h & (m->cap - 1);
-  while (m->keys[i] && m->keys[i] != k) i = (i + 1) & (m->cap - 1);
-  return i;
-}
-
-static void *pmap_get(const pmap *m, const void *k) {
-  if (!m->cap) return NULL;
-  size_t i = pmap_slot(m, k);
-  return m->keys[i] ? m->vals[i] : NULL;
-}
-
-static void pmap_put(tm_ctx *ctx, pmap *m, const void *k, void *v) {
-  if (2 * (m->n + 1) > m->cap) {
-    pmap old = *m;
-    m->cap = old.cap ? old.cap * 2 : 256;
-    m->keys = TM_NEW_ARRAY(tm_ctx_arena(ctx), const void *, m->cap);
-    m->vals = TM_NEW_ARRAY(tm_ctx_arena(ctx), void *, m->cap);
-    m->n = 0;
-    for (size_t i = 0; i < old.cap; i++)
-      if (old.keys[i]) pmap_put(ctx, m, old.keys[i], old.vals[i]);
-  }
-  size_t i = pmap_slot(m, k);
-  if (!m->keys[i]) m->n++;
-  m->keys[i] = k;
-  m->vals[i] = v;
-}
-
 /* ------------------------------------------------------------------ C types ------- */
 typedef struct ctype {
   const char *st; /* the C type values are held in */
@@ -207,9 +171,9 @@ typedef struct emitter {
   cbuf *out;
   int indent, depth, next_id;
   bool need[H_COUNT], math, string;
-  pmap vals;     /* tm_value -> vinfo */
-  pmap dead;     /* ops whose results nobody needs */
-  pmap syms;     /* op -> symbol */
+  tm_ptrmap vals;     /* tm_value -> vinfo */
+  tm_ptrmap dead;     /* ops whose results nobody needs */
+  tm_ptrmap syms;     /* op -> symbol */
   symbol **symlist;
   int nsyms;
   const char *last_label; /* the location comment last written */
@@ -243,12 +207,12 @@ static void use_helper(emitter *e, helper_id h) {
   e->math |= helpers[h].math;
 }
 
-static vinfo *info(emitter *e, const tm_value *v) { return pmap_get(&e->vals, v); }
+static vinfo *info(emitter *e, const tm_value *v) { return tm_ptrmap_get(&e->vals, v); }
 
 static vinfo *bind(emitter *e, const tm_value *v, const char *expr) {
   vinfo *vi = TM_NEW(tm_ctx_arena(e->ctx), vinfo);
   vi->expr = expr;
-  pmap_put(e->ctx, &e->vals, v, vi);
+  tm_ptrmap_set(&e->vals, v, vi);
   return vi;
 }
 
@@ -310,7 +274,7 @@ static bool removable(const tm_op *op) {
 
 static bool value_live(const emitter *e, const tm_value *v) {
   for (const tm_use *u = v->uses; u; u = u->next)
-    if (!pmap_get(&e->dead, u->user)) return true;
+    if (!tm_ptrmap_get(&e->dead, u->user)) return true;
   return false;
 }
 
@@ -321,12 +285,12 @@ static void mark_dead(emitter *e, tm_block *b) {
     if (!removable(op)) continue;
     bool live = false;
     for (int i = 0; i < op->nresults && !live; i++) live = value_live(e, &op->results[i]);
-    if (!live) pmap_put(e->ctx, &e->dead, op, op);
+    if (!live) tm_ptrmap_set(&e->dead, op, op);
   }
 }
 
 /* ------------------------------------------------------------------ symbols ------- */
-static symbol *symbol_of(emitter *e, tm_op *op) { return op ? pmap_get(&e->syms, op) : NULL; }
+static symbol *symbol_of(emitter *e, tm_op *op) { return op ? tm_ptrmap_get(&e->syms, op) : NULL; }
 
 /* NAME_<sym> with the symbol's characters made C-safe, unique among the symbols. */
 static const char *symbol_cname(emitter *e, const char *sym) {
@@ -361,7 +325,7 @@ static int collect_symbols(emitter *e) {
     s->op = op;
     s->cname = symbol_cname(e, sym);
     e->symlist[e->nsyms++] = s;
-    pmap_put(e->ctx, &e->syms, op, s);
+    tm_ptrmap_set(&e->syms, op, s);
   }
   return 0;
 }
@@ -982,7 +946,7 @@ static const op_row *row_of(const tm_op *op) {
 }
 
 static int emit_op(emitter *e, tm_op *op) {
-  if (pmap_get(&e->dead, op)) return 0;
+  if (tm_ptrmap_get(&e->dead, op)) return 0;
   if (tm_op_is(op, "scf.yield") || tm_op_is(op, "scf.condition")) return 0; /* the parent assigns */
   const op_row *row = row_of(op);
   if (!row) {
@@ -1016,7 +980,7 @@ static const char *loc_label(emitter *e, const tm_loc *l) {
 static int emit_block(emitter *e, tm_block *b) {
   if (++e->depth > MAX_NESTING) return tm_error(e->ctx, tm_loc_unknown(e->ctx), "regions nest too deeply"), -1;
   for (tm_op *op = b->first; op; op = op->next) {
-    if (e->depth == 1 && (op->nregions || tm_op_is(op, "func.call")) && !pmap_get(&e->dead, op)) {
+    if (e->depth == 1 && (op->nregions || tm_op_is(op, "func.call")) && !tm_ptrmap_get(&e->dead, op)) {
       const char *label = loc_label(e, op->loc);
       if (label && (!e->last_label || strcmp(label, e->last_label))) line(e, "/* %s */", label);
       if (label) e->last_label = label;
@@ -1071,7 +1035,7 @@ static int emit_function(emitter *e, symbol *s, const tm_model_info *mi, cbuf *p
   const char *sig = signature(e, s, mi);
   if (!sig) return -1;
   cb_printf(e->ctx, protos, "%s;\n", sig);
-  e->dead = (pmap){0};
+  e->dead = (tm_ptrmap){.arena = tm_ctx_arena(e->ctx)};
   mark_dead(e, entry);
   OUT(e, "\n%s {\n", sig);
   e->indent = 1;
@@ -1205,7 +1169,9 @@ int tm_emit_c(tm_ctx *ctx, tm_op *module, const tm_emit_options *opt) {
     return tm_op_error(ctx, module, "model name '%s' is not a C identifier (choose one with --name)", opt->name);
   tm_model_info mi;
   if (tm_model_info_get(ctx, module, &mi)) return -1;
-  emitter em = {.ctx = ctx, .module = module, .name = opt->name}, *e = &em;
+  tm_arena *ar = tm_ctx_arena(ctx);
+  emitter em = {.ctx = ctx, .module = module, .name = opt->name, .vals = {.arena = ar}, .syms = {.arena = ar}},
+          *e = &em;
   e->out = &e->body;
   if (collect_symbols(e)) return -1;
   cbuf protos = {0}, globals = {0}, file = {0};

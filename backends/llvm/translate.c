@@ -16,41 +16,6 @@
 #define MAX_NESTING 256
 #define MAX_ELEMS ((int64_t)1 << 31)
 
-/* ------------------------------------------------------------ pointer map --------- */
-typedef struct pmap {
-  const void **keys;
-  void **vals;
-  size_t cap, n;
-} pmap;
-
-static size_t pmap_slot(const pmap *m, const void *k) {
-  size_t i = (((size_t)(uintptr_t)k >> 4) * 0x9E3779B97F4A7C15u) & (m->cap - 1);
-  while (m->keys[i] && m->keys[i] != k) i = (i + 1) & (m->cap - 1);
-  return i;
-}
-
-static void *pmap_get(const pmap *m, const void *k) {
-  if (!m->cap) return NULL;
-  size_t i = pmap_slot(m, k);
-  return m->keys[i] ? m->vals[i] : NULL;
-}
-
-static void pmap_put(tm_ctx *ctx, pmap *m, const void *k, void *v) {
-  if (2 * (m->n + 1) > m->cap) {
-    pmap old = *m;
-    m->cap = old.cap ? old.cap * 2 : 256;
-    m->keys = TM_NEW_ARRAY(tm_ctx_arena(ctx), const void *, m->cap);
-    m->vals = TM_NEW_ARRAY(tm_ctx_arena(ctx), void *, m->cap);
-    m->n = 0;
-    for (size_t i = 0; i < old.cap; i++)
-      if (old.keys[i]) pmap_put(ctx, m, old.keys[i], old.vals[i]);
-  }
-  size_t i = pmap_slot(m, k);
-  if (!m->keys[i]) m->n++;
-  m->keys[i] = k;
-  m->vals[i] = v;
-}
-
 /* ------------------------------------------------------------------ state --------- */
 typedef struct lvalue {
   LLVMValueRef v;
@@ -76,8 +41,8 @@ typedef struct tr {
   LLVMBasicBlockRef allocas; /* its entry block: memref.alloca goes here, outside any loop */
   unsigned invariant_kind;
   LLVMValueRef empty_md;
-  pmap vals;  /* tm_value -> lvalue */
-  pmap syms;  /* memref.global op -> LLVMValueRef, func.func op -> func_entry */
+  tm_ptrmap vals;  /* tm_value -> lvalue */
+  tm_ptrmap syms;  /* memref.global op -> LLVMValueRef, func.func op -> func_entry */
   func_entry **funcs;
   int nfuncs, funcs_cap;
   int depth;
@@ -112,7 +77,7 @@ static LLVMTypeRef value_type(tr *t, const tm_type *ty) {
   return ty->kind == TM_TYPE_MEMREF ? t->ptr : scalar_type(t, ty);
 }
 
-static lvalue *lookup(tr *t, const tm_value *v) { return pmap_get(&t->vals, v); }
+static lvalue *lookup(tr *t, const tm_value *v) { return tm_ptrmap_get(&t->vals, v); }
 
 static LLVMValueRef V(tr *t, const tm_value *v) {
   lvalue *lv = lookup(t, v);
@@ -130,7 +95,7 @@ static void bind(tr *t, const tm_value *v, LLVMValueRef x, bool inv) {
   lvalue *lv = TM_NEW(tm_ctx_arena(t->ctx), lvalue);
   lv->v = x;
   lv->invariant = inv;
-  pmap_put(t->ctx, &t->vals, v, lv);
+  tm_ptrmap_set(&t->vals, v, lv);
 }
 
 static void set_result(tr *t, tm_op *op, LLVMValueRef x) { bind(t, &op->results[0], x, false); }
@@ -231,7 +196,7 @@ static LLVMValueRef global_initializer(tr *t, const tm_attr *init, LLVMTypeRef e
 }
 
 static LLVMValueRef get_global(tr *t, tm_op *g) {
-  LLVMValueRef gv = pmap_get(&t->syms, g);
+  LLVMValueRef gv = tm_ptrmap_get(&t->syms, g);
   if (gv) return gv;
   const tm_attr *ta = tm_op_attr(g, "type");
   const tm_type *ty = ta && ta->kind == TM_ATTR_TYPE ? ta->type : NULL;
@@ -251,7 +216,7 @@ static LLVMValueRef get_global(tr *t, tm_op *g) {
   int64_t align = tm_op_attr_int(g, "alignment", 0);
   unsigned natural = abi_align(t, elem);
   LLVMSetAlignment(gv, align > natural && align <= (1 << 16) ? (unsigned)align : natural);
-  pmap_put(t->ctx, &t->syms, g, gv);
+  tm_ptrmap_set(&t->syms, g, gv);
   return gv;
 }
 
@@ -276,7 +241,7 @@ static LLVMTypeRef func_type(tr *t, tm_op *f) {
 
 /* The LLVM function of a func.func, declared on first use; its body is built later. */
 static func_entry *get_function(tr *t, tm_op *f) {
-  func_entry *fe = pmap_get(&t->syms, f);
+  func_entry *fe = tm_ptrmap_get(&t->syms, f);
   if (fe) return fe;
   if (!tm_func_entry(f))
     return tm_op_error(t->ctx, f, "the LLVM backend needs a body for '%s'", tm_op_attr_str(f, "sym_name", "?")), NULL;
@@ -294,7 +259,7 @@ static func_entry *get_function(tr *t, tm_op *f) {
     t->funcs = grown;
   }
   t->funcs[t->nfuncs++] = fe;
-  pmap_put(t->ctx, &t->syms, f, fe);
+  tm_ptrmap_set(&t->syms, f, fe);
   return fe;
 }
 
@@ -1051,7 +1016,9 @@ static void define_invoke(tr *t, const tm_model_info *mi, LLVMValueRef invoke, L
 
 LLVMModuleRef tm_llvm_translate(tm_ctx *ctx, const tm_model_info *mi, tm_op *module, const char *name,
                                 LLVMContextRef lc, const tm_llvm_config *cfg) {
-  tr st = {.ctx = ctx, .module = module, .name = name, .cfg = cfg, .lc = lc}, *t = &st;
+  tm_arena *ar = tm_ctx_arena(ctx);
+  tr st = {.ctx = ctx, .module = module, .name = name, .cfg = cfg, .lc = lc, .vals = {.arena = ar}, .syms = {.arena = ar}},
+     *t = &st;
   t->m = LLVMModuleCreateWithNameInContext(name, lc);
   LLVMSetTarget(t->m, cfg->triple);
   LLVMSetModuleDataLayout(t->m, cfg->layout);
