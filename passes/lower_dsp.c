@@ -422,6 +422,47 @@ static bool last_use(const tm_value *v, const tm_op *op) {
   return true;
 }
 
+/* The scratch of the expanded pixels as a view of raw at byte off: i32 halfword pairs
+ * (DSP) or bytes. */
+static tm_value *dk_scratch_at(dk *D, tm_value *raw, int64_t off, int64_t bytes) {
+  tm_ctx *ctx = D->W->ctx;
+  int64_t n = D->dsp ? bytes / 4 : bytes;
+  tm_value *ops[] = {raw, lw_cidx(D->F, off)};
+  return lw_op(D->F, "memref.view", tm_type_memref(ctx, D->dsp ? lw_i32(D->F) : lw_i8(D->F), 1, &n), 2, ops, 0, NULL);
+}
+
+/* A scratch of its own would sit next to the input and the output, at the peak of
+ * memory when the conv is there.  It can live in their dead bytes instead: the output's
+ * tail until the row that writes it (*r1), then the input's head, rows no output row
+ * from *r1 on reads (the input dies here).  Returns the byte offset of the scratch in the
+ * output, or -1 when the bytes are not there (or not known to be dead). */
+static int64_t dk_dead_rows(dk *D, int64_t bytes, int64_t *r1) {
+  const lw_dsp_conv *c = D->c;
+  lw_lower *W = D->W;
+  tm_value *x = c->x;
+  if (D->flat || c->residual || c->N != 1 || lw_is_returned(W, c->y) || !x->def || !last_use(x, D->op) ||
+      tm_op_is(x->def, "tm.reshape") || tm_op_is(x->def, "tm.squeeze"))
+    return -1;
+  lw_buf xb = lw_in_buf(W, x), yb = lw_in_buf(W, c->y);
+  int64_t ybytes = tm_type_bytes(lw_memref_of(W->ctx, c->y->type)), row = c->OW * c->O;
+  if (!xb.raw || !yb.raw || tm_type_bytes(xb.raw->type) != tm_type_bytes(lw_memref_of(W->ctx, x->type)) ||
+      tm_type_bytes(yb.raw->type) != ybytes || ybytes < bytes)
+    return -1;
+  int64_t off = (ybytes - bytes) & ~(int64_t)3;
+  *r1 = off / row;
+  return (*r1 * c->sh - c->pt) * c->Wi * c->C >= bytes ? off : -1;
+}
+
+/* Output rows [lb, ub) of a batch of one. */
+static int dk_rows(dk *D, int64_t npix, int64_t lb, int64_t ub) {
+  lw_fn *F = D->F;
+  lw_for L;
+  lw_for_begin(F, &L, lw_cidx(F, lb), lw_cidx(F, ub), lw_cidx(F, 1), 0, NULL);
+  if (dk_pixels(D, npix, lw_cidx(F, 0), L.iv)) return -1;
+  lw_for_end(F, &L, 0, NULL);
+  return 0;
+}
+
 int lw_lower_dsp_conv(lw_lower *W, tm_op *op, const lw_dsp_conv *c) {
   const tm_attr *wv = tm_value_const(c->w), *bv = c->b ? tm_value_const(c->b) : NULL;
   dk D = {.W = W, .F = lw_fn_of(W), .op = op, .c = c, .L = c->KW * c->C};
@@ -442,16 +483,9 @@ int lw_lower_dsp_conv(lw_lower *W, tm_op *op, const lw_dsp_conv *c) {
   for (int64_t o = 0; o < c->O; o++) D.fast_rq &= c->shift[o] < 0 && c->q[o] >= 0;
   dk_pack(&D, wv, bv);
   D.xs = lw_flat(W, lw_in_buf(W, c->x));
-  /* the expanded pixels: a raw buffer plan-memory places like any other; a lone pixel
-   * of a flat product is read directly (its pairs used by every channel block once) */
+  /* a lone pixel of a flat product is read directly (its pairs used by every channel
+   * block once); other products expand their pixels into a scratch (below) */
   D.direct = D.flat && D.P == 1 && npix == 1;
-  if (!D.direct) {
-    int64_t bytes = D.K * D.P * 4 * (D.dsp ? 2 : 1), words = bytes / 4;
-    const tm_type *raw_t = tm_type_memref(W->ctx, lw_i8(F), 1, &bytes);
-    tm_named_attr align = {tm_intern_cstr(W->ctx, "alignment"), tm_attr_int(W->ctx, NULL, 16)};
-    tm_value *raw = lw_op(F, "memref.alloc", raw_t, 0, NULL, 1, &align), *vops[] = {raw, lw_cidx(F, 0)};
-    D.xp = D.dsp ? lw_op(F, "memref.view", tm_type_memref(W->ctx, lw_i32(F), 1, &words), 2, vops, 0, NULL) : raw;
-  }
   /* In place (the bytes must die here: their tensor's last use, not a view): over the
    * input of a flat product, which reads a block's pixels (into the scratch) before it
    * writes their outputs, no more bytes than their inputs (O <= C), so that they never
@@ -472,7 +506,26 @@ int lw_lower_dsp_conv(lw_lower *W, tm_op *op, const lw_dsp_conv *c) {
     lw_out(W, c->y);
   }
   D.ym = D.flat ? lw_flat(W, lw_in_buf(W, c->y)) : lw_in(W, c->y);
+  int64_t r1 = 0;
+  tm_value *xi = NULL;
+  if (!D.direct) {
+    int64_t bytes = D.K * D.P * 4 * (D.dsp ? 2 : 1);
+    int64_t off = dk_dead_rows(&D, bytes, &r1);
+    if (off >= 0) {
+      D.xp = dk_scratch_at(&D, lw_in_buf(W, c->y).raw, off, bytes);
+      xi = dk_scratch_at(&D, lw_in_buf(W, c->x).raw, 0, bytes);
+    } else {
+      const tm_type *raw_t = tm_type_memref(W->ctx, lw_i8(F), 1, &bytes);
+      tm_named_attr align = {tm_intern_cstr(W->ctx, "alignment"), tm_attr_int(W->ctx, NULL, 16)};
+      D.xp = dk_scratch_at(&D, lw_op(F, "memref.alloc", raw_t, 0, NULL, 1, &align), 0, bytes);
+    }
+  }
   if (D.flat) return dk_pixels(&D, npix, NULL, NULL);
+  if (xi) { /* rows [0, r1) expand into the output's tail, the others into the input's head */
+    if (dk_rows(&D, npix, 0, r1)) return -1;
+    D.xp = xi;
+    return dk_rows(&D, npix, r1, c->OH);
+  }
   lw_nest rows;
   int64_t dims[] = {c->N, c->OH};
   lw_nest_begin(F, &rows, 2, dims);
