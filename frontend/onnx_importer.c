@@ -87,24 +87,6 @@ static const tm_loc *value_loc(importer *I, const char *name) {
   return tm_loc_name(I->ctx, tm_arena_printf(I->ctx, "%s:value", I->file), tm_loc_name(I->ctx, name, NULL));
 }
 
-/* A symbol from the file name's stem: "dir/mnist-8.onnx" -> "mnist_8". */
-static const char *stem_symbol(tm_ctx *ctx, const char *file) {
-  const char *base = strrchr(file, '/');
-  base = base ? base + 1 : file;
-  const char *dot = strrchr(base, '.');
-  size_t n = dot && dot != base ? (size_t)(dot - base) : strlen(base);
-  char *s = tm_arena_alloc(tm_ctx_arena(ctx), n + 2, 1);
-  size_t k = 0;
-  for (size_t i = 0; i < n; i++) {
-    char c = base[i];
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-    if (!ok && (k == 0 || i + 1 == n)) continue;
-    if (k == 0 && c >= '0' && c <= '9') s[k++] = '_';
-    s[k++] = ok ? c : '_';
-  }
-  return k ? s : "model";
-}
-
 /* ------------------------------------------------------------- value table -------- */
 static size_t hash_name(const char *s) {
   size_t h = 1469598103934665603u;
@@ -2229,7 +2211,7 @@ tm_op *tm_import_onnx(tm_ctx *ctx, const char *filename, const uint8_t *data, si
     return NULL;
   }
   importer I = {.ctx = ctx, .file = file, .g = m->graph, .opset = opset, .opt = opt};
-  const char *name = opt && opt->func_name ? opt->func_name : stem_symbol(ctx, file);
+  const char *name = opt && opt->func_name ? opt->func_name : tm_import_stem_symbol(ctx, file);
   tm_op *module = import_graph(&I, name);
   tm_import_note_stopped(ctx, I.nerrors, file_loc);
   return module;

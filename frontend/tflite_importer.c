@@ -75,24 +75,6 @@ static const tm_loc *op_loc(importer *I, uint32_t i) {
   return named_loc(I, "op", i, op->num_outputs ? tensor_name(I, op->outputs[0]) : NULL);
 }
 
-/* A symbol from the file name's stem: "dir/kws-v2.tflite" -> "kws_v2". */
-static const char *stem_symbol(tm_ctx *ctx, const char *file) {
-  const char *base = strrchr(file, '/');
-  base = base ? base + 1 : file;
-  const char *dot = strrchr(base, '.');
-  size_t n = dot && dot != base ? (size_t)(dot - base) : strlen(base);
-  char *s = tm_arena_alloc(tm_ctx_arena(ctx), n + 2, 1);
-  size_t k = 0;
-  for (size_t i = 0; i < n; i++) {
-    char c = base[i];
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-    if (!ok && (k == 0 || i + 1 == n)) continue; /* "<stdin>" -> "stdin" */
-    if (k == 0 && c >= '0' && c <= '9') s[k++] = '_';
-    s[k++] = ok ? c : '_';
-  }
-  return k ? s : "model";
-}
-
 /* --------------------------------------------------------------------- types ------ */
 static const tm_type *storage_type(tm_ctx *ctx, int type) {
   switch (type) {
@@ -769,7 +751,7 @@ tm_op *tm_import_tflite(tm_ctx *ctx, const char *filename, const uint8_t *data, 
   if (m->num_subgraphs > 1)
     tm_note(ctx, file_loc, "importing subgraph 0 only; the model has %" PRIu32 " subgraphs", m->num_subgraphs);
   importer I = {.ctx = ctx, .file = file, .m = m, .g = &m->subgraphs[0]};
-  const char *name = opt && opt->func_name ? opt->func_name : stem_symbol(ctx, file);
+  const char *name = opt && opt->func_name ? opt->func_name : tm_import_stem_symbol(ctx, file);
   tm_op *module = import_graph(&I, name);
   tm_import_note_stopped(ctx, I.nerrors, file_loc);
   return module;
