@@ -551,7 +551,7 @@ const tm_attr *tm_p_float_attr(tm_pstate *ps, tm_tok t, bool neg, tm_span at, co
     tm_p_error(ps, type_at, "floating point literal not valid for type '%s'", type_str(ps, type));
     return NULL;
   }
-  double d;
+  double d = 0; /* gcc -O3 cannot see float_value sets it on success */
   if (!float_value(ps, t, neg, type->width, at, &d)) return NULL;
   return tm_attr_float(ps->ctx, type, d);
 }

@@ -52,7 +52,6 @@ typedef struct dk {
   tm_value *bias;   /* bias', i32 [O] */
   tm_value *ym;     /* the result: 4-D (conv) or 1-D (flat) */
   bool flat;        /* pixels numbered 0..NP-1 (1x1 stride-1 convs, fully_connected) */
-  bool fast_rq;     /* every shift < 0 and q >= 0: dk_mbqm's short form */
   bool dsp;         /* armdsp ops; else the scalar kernel (plain loads and multiplies) */
   bool direct;      /* one pixel of a flat product: its row read as it is, not expanded */
   tm_value *xd[4];  /* ... at these offsets */
@@ -63,34 +62,11 @@ static tm_value *dsp_op(dk *D, const char *name, int n, tm_value *const *ops, in
   return lw_op(D->F, name, lw_i32(D->F), n, ops, rotate ? 1 : 0, &a);
 }
 
-/* MultiplyByQuantizedMultiplier(acc, q[o], shift[o]).  When every shift is negative
- * (no left shift) and every q >= 0, in fewer operations with the same bits:
- * SaturatingRoundingDoublingHighMul(a, q) cannot saturate (q is never INT_MIN) and its
- * (a * q + nudge) / 2^31, truncating, equals floor((a * q + 2^30) / 2^31) for either sign;
- * RoundingDivideByPOT(s, r) = (s >> r) + (((s & mask) + 2^(r-1) - (s < 0)) >> r) for
- * r >= 1, the sum in range. */
-static tm_value *dk_mbqm(dk *D, tm_value *acc, tm_value *o) {
-  lw_fn *F = D->F;
-  const lw_dsp_conv *c = D->c;
-  tm_value *q = c->uniform ? lw_ci32(F, c->q[0]) : lw_load(F, c->qg, 1, &o);
-  tm_value *s = c->uniform ? lw_ci32(F, c->shift[0]) : lw_load(F, c->sg, 1, &o);
-  if (!D->fast_rq) return lw_mbqm(F, acc, q, s);
-  const tm_type *i64 = lw_i64(F), *i32 = lw_i32(F);
-  tm_value *p = lw_muli(F, lw_cast(F, "arith.extsi", acc, i64), lw_cast(F, "arith.extsi", q, i64));
-  tm_value *h = lw_cast(F, "arith.trunci", lw_shrsi(F, lw_addi(F, p, lw_ci64(F, INT64_C(1) << 30)), lw_ci64(F, 31)), i32);
-  tm_value *r = c->uniform ? lw_ci32(F, -c->shift[0]) : lw_subi(F, lw_ci32(F, 0), s), *one = lw_ci32(F, 1);
-  tm_value *mask = lw_subi(F, lw_shli(F, one, r), one), *half = lw_shli(F, one, lw_subi(F, r, one));
-  tm_value *round = lw_subi(F, lw_addi(F, lw_andi(F, h, mask), half), lw_shrui(F, h, lw_ci32(F, 31)));
-  return lw_addi(F, lw_shrsi(F, h, r), lw_shrsi(F, round, r));
-}
-
 /* The requantized value of channel o stored at pixel `pix` (flat) or (n, oy, ox). */
 static int dk_store(dk *D, tm_value *acc, tm_value *o, tm_value *pix, tm_value *n, tm_value *oy, tm_value *ox) {
   lw_fn *F = D->F;
   const lw_dsp_conv *c = D->c;
-  tm_value *v = dk_mbqm(D, acc, o);
-  if (c->zp_out) v = lw_addi(F, v, lw_ci32(F, c->zp_out));
-  v = lw_int_to(F, lw_clamp_i32(F, v, c->lo, c->hi), lw_i8(F));
+  tm_value *v = lw_requantize(F, c->rq, o, acc, c->lo, c->hi, lw_i8(F));
   if (D->flat) {
     tm_value *i = lw_add_idx(F, lw_affine(F, pix, c->O, 0), o);
     lw_store(F, v, D->ym, 1, &i);
@@ -385,10 +361,12 @@ static void dk_pack(dk *D, const tm_attr *wv, const tm_attr *bv) {
   int64_t O = c->O, KH = c->KH, L = D->L, RW = D->K / KH;
   uint8_t *pk = TM_NEW_ARRAY(tm_ctx_arena(W->ctx), uint8_t, O * D->K * 4);
   int32_t *bias = TM_NEW_ARRAY(tm_ctx_arena(W->ctx), int32_t, O);
+  int64_t *bound = TM_NEW_ARRAY(tm_ctx_arena(W->ctx), int64_t, O);
   memset(pk, 0, (size_t)(O * D->K * 4));
   for (int64_t o = 0; o < O; o++) {
     int64_t blk = o < D->O1 ? D->Q : 1, first = o < D->O1 ? o / D->Q * D->Q : o, qi = o - first;
     uint32_t sum = bv ? (uint32_t)tm_dense_get_int(bv, o) : 0;
+    int64_t wabs = 0;
     for (int64_t ky = 0; ky < KH; ky++)
       for (int64_t i = 0; i < L; i++) {
         /* row byte i = (kx, ci); depthwise filters are [1, KH, KW, O] */
@@ -398,10 +376,14 @@ static void dk_pack(dk *D, const tm_attr *wv, const tm_attr *bv) {
         int64_t at = D->dsp ? ((first * D->K + j * blk) + qi) * 4 + i % 4
                             : first * D->K * 4 + (j * 4 + i % 4) * blk + qi;
         pk[at] = (uint8_t)w;
+        wabs += w < 0 ? -w : w;
         sum += (uint32_t)c->in_off * (uint32_t)w;
       }
     bias[o] = (int32_t)sum;
+    /* the sums are bias' plus products of int8 inputs (padding: the zero point) */
+    bound[o] = (bias[o] < 0 ? -(int64_t)bias[o] : bias[o]) + 128 * wabs;
   }
+  c->rq->bound = bound;
   lw_fn *F = D->F;
   int64_t n = O * D->K * 4;
   const tm_type *t = tm_type_tensor(W->ctx, lw_i8(F), 1, &n);
@@ -479,9 +461,8 @@ int lw_lower_dsp_conv(lw_lower *W, tm_op *op, const lw_dsp_conv *c) {
   else D.P = npix > 1 ? 2 : 1, D.Q = D.P == 1 ? 8 : 4; /* 24+ registers; lw_for carries at most 8 */
   if (D.Q > c->O) D.Q = (int)c->O;
   D.O1 = c->O / D.Q * D.Q;
-  D.fast_rq = true;
-  for (int64_t o = 0; o < c->O; o++) D.fast_rq &= c->shift[o] < 0 && c->q[o] >= 0;
   dk_pack(&D, wv, bv);
+  lw_requant_materialize(W, c->rq, c->name, c->zp_out);
   D.xs = lw_flat(W, lw_in_buf(W, c->x));
   /* a lone pixel of a flat product is read directly (its pairs used by every channel
    * block once); other products expand their pixels into a scratch (below) */

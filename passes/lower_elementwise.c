@@ -47,12 +47,12 @@ int lw_lower_binary(lw_lower *W, tm_op *op) {
     return lw_unsupported(W, op, "only f32, per-tensor int8 or int16 and plain integer operands are supported");
   /* int16 zero points are 0 (the verifier's rule, TFLite's too), which keeps the i32
    * intermediates (x << 15, x1 * x2) in range. */
-  const int left_shift = q16 ? 15 : 20;
   int32_t lo = 0, hi = 0;
   float flo = 0, fhi = 0;
   int fact = 0;
-  int32_t q1 = 0, q2 = 0, qo = 0;
-  int e1 = 0, e2 = 0, eo = 0;
+  int32_t qo = 0;
+  int eo = 0;
+  lw_qadd qa;
   if (flt) {
     if ((fact = lw_act_range_f(W, op, &flo, &fhi)) < 0) return -1;
   } else if (plain) {
@@ -61,12 +61,7 @@ int lw_lower_binary(lw_lower *W, tm_op *op) {
   } else {
     if (lw_act_range(W, op, &oq, &lo, &hi)) return -1;
     if (k == B_ADD || k == B_SUB) {
-      double s1 = lw_fscale(aq.scale), s2 = lw_fscale(bq.scale);
-      double twice_max = 2 * (s1 > s2 ? s1 : s2);
-      if (lw_qmul(W, op, s1 / twice_max, &q1, &e1) || lw_qmul(W, op, s2 / twice_max, &q2, &e2) ||
-          lw_qmul(W, op, twice_max / ((double)(1 << left_shift) * lw_fscale(oq.scale)), &qo, &eo))
-        return -1;
-      if (e1 > 0 || e2 > 0 || eo > 0) return lw_unsupported(W, op, "the output scale is too small for TFLite's add");
+      if (lw_qadd_init(W, op, &aq, &bq, &oq, lo, hi, &qa)) return -1;
     } else if (k == B_MUL) {
       if (lw_qmul(W, op, lw_fscale(aq.scale) * lw_fscale(bq.scale) / lw_fscale(oq.scale), &qo, &eo)) return -1;
     } else if (aq.scale != bq.scale || aq.zp != bq.zp || aq.scale != oq.scale || aq.zp != oq.zp) {
@@ -101,26 +96,52 @@ int lw_lower_binary(lw_lower *W, tm_op *op) {
     case B_MAX: r = aq.uns ? lw_op2(F, "arith.maxui", x1, x2) : lw_maxsi(F, x1, x2); break;
     case B_MIN: r = aq.uns ? lw_op2(F, "arith.minui", x1, x2) : lw_minsi(F, x1, x2); break;
     }
-  } else {
+  } else if (k == B_MUL) {
     const tm_type *i32 = lw_i32(F);
     tm_value *v1 = lw_int_to(F, x1, i32), *v2 = lw_int_to(F, x2, i32);
     if (aq.zp) v1 = lw_addi(F, v1, lw_ci32(F, -aq.zp));
     if (bq.zp) v2 = lw_addi(F, v2, lw_ci32(F, -bq.zp));
-    tm_value *raw;
-    if (k == B_MUL) {
-      raw = lw_mbqm(F, lw_muli(F, v1, v2), lw_ci32(F, qo), lw_ci32(F, eo));
-    } else {
-      tm_value *shift = lw_ci32(F, left_shift);
-      tm_value *s1 = lw_mbqm(F, lw_shli(F, v1, shift), lw_ci32(F, q1), lw_ci32(F, e1));
-      tm_value *s2 = lw_mbqm(F, lw_shli(F, v2, shift), lw_ci32(F, q2), lw_ci32(F, e2));
-      raw = lw_mbqm(F, k == B_ADD ? lw_addi(F, s1, s2) : lw_subi(F, s1, s2), lw_ci32(F, qo), lw_ci32(F, eo));
-    }
+    int64_t m1 = INT64_C(1) << aq.storage->width, m2 = INT64_C(1) << bq.storage->width;
+    tm_value *raw = lw_mbqm_bounded(F, lw_muli(F, v1, v2), m1 * m2, qo, eo);
     if (oq.zp) raw = lw_addi(F, raw, lw_ci32(F, oq.zp));
     r = lw_int_to(F, lw_clamp_i32(F, raw, lo, hi), oq.storage);
+  } else {
+    r = lw_qadd_apply(F, &qa, x1, x2, k == B_SUB);
   }
   lw_store(F, r, ym, N.rank, N.iv);
   lw_nest_end(F, &N);
   return 0;
+}
+
+/* TFLite's quantized add/sub (reference_integer_ops AddFunc, int8; the int16 Add with
+ * zero points 0): both inputs minus their zero points, shifted left (20; int16 15),
+ * rescaled to twice the larger input scale, summed, rescaled to the output. */
+int lw_qadd_init(lw_lower *W, tm_op *op, const lw_quant *aq, const lw_quant *bq, const lw_quant *oq, int32_t lo,
+                 int32_t hi, lw_qadd *p) {
+  *p = (lw_qadd){.zp1 = aq->zp, .zp2 = bq->zp, .zpo = oq->zp, .lo = lo, .hi = hi, .out = oq->storage};
+  p->left_shift = oq->storage->width == 16 ? 15 : 20;
+  double s1 = lw_fscale(aq->scale), s2 = lw_fscale(bq->scale), twice_max = 2 * (s1 > s2 ? s1 : s2);
+  if (lw_qmul(W, op, s1 / twice_max, &p->q1, &p->e1) || lw_qmul(W, op, s2 / twice_max, &p->q2, &p->e2) ||
+      lw_qmul(W, op, twice_max / ((double)(1 << p->left_shift) * lw_fscale(oq->scale)), &p->qo, &p->eo))
+    return -1;
+  if (p->e1 > 0 || p->e2 > 0 || p->eo > 0) return lw_unsupported(W, op, "the output scale is too small for TFLite's add");
+  /* |x - zp| < 2^width: bounds of the shifted inputs, and of the two rescaled ones' sum */
+  p->bound1 = (INT64_C(1) << aq->storage->width) << p->left_shift;
+  p->bound2 = (INT64_C(1) << bq->storage->width) << p->left_shift;
+  return 0;
+}
+
+tm_value *lw_qadd_apply(lw_fn *F, const lw_qadd *p, tm_value *x1, tm_value *x2, bool sub) {
+  const tm_type *i32 = lw_i32(F);
+  tm_value *v1 = lw_int_to(F, x1, i32), *v2 = lw_int_to(F, x2, i32), *shift = lw_ci32(F, p->left_shift);
+  if (p->zp1) v1 = lw_addi(F, v1, lw_ci32(F, (int32_t)-p->zp1));
+  if (p->zp2) v2 = lw_addi(F, v2, lw_ci32(F, (int32_t)-p->zp2));
+  tm_value *s1 = lw_mbqm_bounded(F, lw_shli(F, v1, shift), p->bound1, p->q1, p->e1);
+  tm_value *s2 = lw_mbqm_bounded(F, lw_shli(F, v2, shift), p->bound2, p->q2, p->e2);
+  tm_value *raw = lw_mbqm_bounded(F, sub ? lw_subi(F, s1, s2) : lw_addi(F, s1, s2), p->bound1 + p->bound2 + 2, p->qo,
+                                  p->eo);
+  if (p->zpo) raw = lw_addi(F, raw, lw_ci32(F, (int32_t)p->zpo));
+  return lw_int_to(F, lw_clamp_i32(F, raw, p->lo, p->hi), p->out);
 }
 
 /* ---------------------------------------------------------------- unary ops ------- */

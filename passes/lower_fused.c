@@ -7,9 +7,8 @@
 /* conv2d_add's result at idx, from the convolution's value c there (already rounded to
  * conv_type and clamped by its fused_activation): exactly what the separate tm.add
  * computes from the stored convolution result (lw_lower_binary).  Float: reference_ops
- * Add with add_activation's clamp.  int8: reference_integer_ops AddFunc — both inputs
- * shifted left by 20 and rescaled to twice the larger input scale, summed, rescaled to the
- * output, clamped to add_activation's range (CalculateActivationRangeQuantized). */
+ * Add with add_activation's clamp.  int8: lw_qadd (reference_integer_ops AddFunc),
+ * clamped to add_activation's range (CalculateActivationRangeQuantized). */
 tm_value *lw_residual_add(lw_lower *W, tm_op *op, tm_value *c, int n, tm_value *const *idx) {
   lw_fn *F = lw_fn_of(W);
   tm_value *res = tm_op_operand(op, 3), *y = tm_op_result(op, 0);
@@ -29,28 +28,12 @@ tm_value *lw_residual_add(lw_lower *W, tm_op *op, tm_value *c, int n, tm_value *
     lw_unsupported(W, op, "only f32 and per-tensor int8 residual additions are supported");
     return NULL;
   }
-  int32_t q1, q2, qo, lo, hi;
-  int e1, e2, eo;
-  const int left_shift = 20;
-  double s1 = lw_fscale(aq.scale), s2 = lw_fscale(bq.scale), twice_max = 2 * (s1 > s2 ? s1 : s2);
-  if (lw_qmul(W, op, s1 / twice_max, &q1, &e1) || lw_qmul(W, op, s2 / twice_max, &q2, &e2) ||
-      lw_qmul(W, op, twice_max / ((double)(1 << left_shift) * lw_fscale(oq.scale)), &qo, &eo))
-    return NULL;
-  if (e1 > 0 || e2 > 0 || eo > 0) {
-    lw_unsupported(W, op, "the output scale is too small for TFLite's add");
-    return NULL;
-  }
+  int32_t lo, hi;
   if (!tm_act_range_quant(act, oq.scale, oq.zp, -128, 127, &lo, &hi)) {
     lw_unsupported(W, op, "add_activation \"%s\" on a quantized result is not supported", act);
     return NULL;
   }
-  const tm_type *i32 = lw_i32(F);
-  tm_value *v1 = lw_int_to(F, c, i32), *v2 = lw_int_to(F, x2, i32), *shift = lw_ci32(F, left_shift);
-  if (aq.zp) v1 = lw_addi(F, v1, lw_ci32(F, -aq.zp));
-  if (bq.zp) v2 = lw_addi(F, v2, lw_ci32(F, -bq.zp));
-  tm_value *r1 = lw_mbqm(F, lw_shli(F, v1, shift), lw_ci32(F, q1), lw_ci32(F, e1));
-  tm_value *r2 = lw_mbqm(F, lw_shli(F, v2, shift), lw_ci32(F, q2), lw_ci32(F, e2));
-  tm_value *raw = lw_mbqm(F, lw_addi(F, r1, r2), lw_ci32(F, qo), lw_ci32(F, eo));
-  if (oq.zp) raw = lw_addi(F, raw, lw_ci32(F, oq.zp));
-  return lw_int_to(F, lw_clamp_i32(F, raw, lo, hi), oq.storage);
+  lw_qadd qa;
+  if (lw_qadd_init(W, op, &aq, &bq, &oq, lo, hi, &qa)) return NULL;
+  return lw_qadd_apply(F, &qa, c, x2, false);
 }

@@ -60,85 +60,6 @@ static bool is_int(const lw_quant *q, unsigned width) {
   return q->storage->kind == TM_TYPE_INT && q->storage->width == width;
 }
 
-/* Per-channel (q, shift) pairs: constants when they are all equal, else two i32 tables
- * loaded at the channel index. */
-typedef struct requant {
-  int64_t n;
-  int32_t *q;
-  int32_t *shift;
-  bool wide;         /* int64 accumulators: q holds the reduced multipliers, shift 15 - shift */
-  bool uniform;
-  tm_value *qg, *sg; /* the tables' memrefs */
-} requant;
-
-static void requant_init(lw_lower *W, requant *r, int64_t n) {
-  r->n = n;
-  r->q = TM_NEW_ARRAY(tm_ctx_arena(W->ctx), int32_t, n);
-  r->shift = TM_NEW_ARRAY(tm_ctx_arena(W->ctx), int32_t, n);
-}
-
-static int requant_set(lw_lower *W, tm_op *op, requant *r, int64_t i, double m) {
-  int shift;
-  if (lw_qmul(W, op, m, &r->q[i], &shift)) return -1;
-  r->shift[i] = shift;
-  if (r->wide) {
-    /* MultiplyByQuantizedMultiplier(int64_t x, ...): the multiplier reduced to 16 bits,
-     * a single rounding shift by 15 - shift (shift in [-31, 7]). */
-    if (shift < -31 || shift > 7 || r->q[i] < 0)
-      return lw_unsupported(W, op, "requantization multiplier %g is out of range", m);
-    r->q[i] = r->q[i] < 0x7FFF0000 ? (r->q[i] + (1 << 15)) >> 16 : 0x7FFF;
-    r->shift[i] = 15 - shift;
-  }
-  return 0;
-}
-
-static void requant_materialize(lw_lower *W, requant *r, const char *base) {
-  r->uniform = true;
-  for (int64_t i = 1; i < r->n; i++) r->uniform &= r->q[i] == r->q[0] && r->shift[i] == r->shift[0];
-  if (r->uniform) return;
-  lw_fn *F = lw_fn_of(W);
-  r->qg = lw_get_global(F, lw_global_i32(W->M, tm_arena_printf(W->ctx, "%s_multiplier", base), r->n, r->q, F->loc));
-  r->sg = lw_get_global(F, lw_global_i32(W->M, tm_arena_printf(W->ctx, "%s_shift", base), r->n, r->shift, F->loc));
-}
-
-/* The channel's (q, shift) as values: constants when uniform, else loads of the tables
- * (i64, and for shift the total shift, when wide). */
-static void requant_params(lw_fn *F, requant *r, tm_value *ch, tm_value **q, tm_value **s) {
-  if (r->wide) {
-    const tm_type *i64 = lw_i64(F);
-    *q = r->uniform ? lw_ci64(F, r->q[0]) : lw_cast(F, "arith.extsi", lw_load(F, r->qg, 1, &ch), i64);
-    *s = r->uniform ? lw_ci64(F, r->shift[0]) : lw_cast(F, "arith.extsi", lw_load(F, r->sg, 1, &ch), i64);
-  } else {
-    *q = r->uniform ? lw_ci32(F, r->q[0]) : lw_load(F, r->qg, 1, &ch);
-    *s = r->uniform ? lw_ci32(F, r->shift[0]) : lw_load(F, r->sg, 1, &ch);
-  }
-}
-
-/* MBQM(acc, q, shift) + zp, clamped to [lo, hi], truncated to `to`. */
-static tm_value *requant_apply(lw_fn *F, requant *r, tm_value *q, tm_value *s, tm_value *acc, int64_t zp, int32_t lo,
-                               int32_t hi, const tm_type *to) {
-  tm_value *v;
-  if (r->wide) {
-    /* (x * q16 + 2^(total_shift - 1)) >> total_shift, kept to 32 bits */
-    tm_value *round = r->uniform ? lw_ci64(F, INT64_C(1) << (r->shift[0] - 1))
-                                 : lw_shli(F, lw_ci64(F, 1), lw_subi(F, s, lw_ci64(F, 1)));
-    v = lw_cast(F, "arith.trunci", lw_shrsi(F, lw_addi(F, lw_muli(F, acc, q), round), s), lw_i32(F));
-  } else {
-    v = lw_mbqm(F, acc, q, s);
-  }
-  if (zp) v = lw_addi(F, v, lw_ci32(F, zp));
-  v = lw_clamp_i32(F, v, lo, hi);
-  return lw_int_to(F, v, to);
-}
-
-/* MBQM(acc, q[ch], shift[ch]) + zp, clamped to [lo, hi], truncated to `to`. */
-static tm_value *requantize(lw_fn *F, requant *r, tm_value *ch, tm_value *acc, int64_t zp, int32_t lo, int32_t hi,
-                            const tm_type *to) {
-  tm_value *q, *s;
-  requant_params(F, r, ch, &q, &s);
-  return requant_apply(F, r, q, s, acc, zp, lo, hi, to);
-}
-
 /* Load an element widened to the accumulator type, plus an offset (skipped when 0). */
 static tm_value *load_acc(lw_fn *F, tm_value *mem, int n, tm_value *const *idx, int64_t offset, const tm_type *acc) {
   tm_value *v = lw_int_to(F, lw_load(F, mem, n, idx), acc);
@@ -194,7 +115,7 @@ typedef struct dw {
   const tm_value *w; /* the weights (lw_load_weight: int4 ones are packed) */
   int64_t N, H, Wi, C, M, KH, KW, OH, OW, sh, sw, dh, dw, pt, pl;
   int64_t in_off, zp_out;
-  requant *rq;
+  lw_requant *rq;
   int32_t lo, hi;
   float flo, fhi;
   int fact;
@@ -212,7 +133,7 @@ typedef struct dw_chan {
   tm_value **w;      /* widened weights per tap, or NULL: loaded at each tap */
   tm_value *init;    /* the accumulator's start where taps may be skipped */
   tm_value *adj;     /* ... and where none is (no input offset per tap), or NULL */
-  tm_value *q, *s;   /* requantization */
+  lw_rq_ch rq;       /* requantization */
   tm_value *bias;    /* float: added last */
 } dw_chan;
 
@@ -234,7 +155,7 @@ static void dw_chan_load(dw_kernel *D, dw_chan *ch, tm_value *ic, tm_value *oc, 
   }
   ch->init = D->bm ? lw_int_to(F, lw_load(F, D->bm, 1, &oc), D->acc_t) : lw_cint(F, D->acc_t, 0);
   if (D->adjg) ch->adj = lw_load(F, D->adjg, 1, &oc);
-  requant_params(F, D->rq, oc, &ch->q, &ch->s);
+  lw_requant_params(F, D->rq, oc, &ch->rq);
 }
 
 /* The taps, unrolled: each guarded only by the bounds checks some output of the region
@@ -326,7 +247,7 @@ static tm_value *dw_point(dw_kernel *D, dw_chan *ch, tm_value *n, tm_value *oy, 
   int64_t off = adjusted ? 0 : D->in_off;
   if (!interior && D->loop_border) acc = dw_taps_looped(D, ch, n, oy, ox, ya, yb, xa, xb, acc);
   else acc = dw_taps_unrolled(D, ch, n, oy, ox, ya, yb, xa, xb, acc, off);
-  if (!D->flt) return requant_apply(F, D->rq, ch->q, ch->s, acc, D->zp_out, D->lo, D->hi, D->out_t);
+  if (!D->flt) return lw_requant_apply(F, D->rq, &ch->rq, acc, D->lo, D->hi, D->out_t);
   tm_value *r = lw_addf(F, acc, ch->bias);
   return D->fact > 0 ? lw_clamp_f(F, r, lw_cf32(F, D->flo), lw_cf32(F, D->fhi)) : r;
 }
@@ -481,9 +402,10 @@ static int lower_dw_special(dw_kernel *D, tm_op *op, tm_value *w, tm_value *b, t
 typedef struct fc_params {
   bool flt;
   const tm_type *acc_t, *out_t;
-  requant rq;
+  lw_requant rq;
   int32_t lo, hi;
   int64_t in_off, w_off, zp_out;
+  int64_t xmax; /* |x - zp_in| <= xmax */
   float flo, fhi;
   int fact;
 } fc_params;
@@ -504,7 +426,7 @@ static int fc_setup(lw_lower *W, tm_op *op, const tm_type *x_type, tm_value *w, 
   int64_t O = w->type->dims[0];
   if (x_type->rank < 1 || y->type->rank < 1) return lw_unsupported(W, op, "rank-0 tensors are not supported");
 
-  requant *rq = &p->rq;
+  lw_requant *rq = &p->rq;
   if (!flt) {
     bool per_channel = wq.nscales > 1;
     if (per_channel) {
@@ -514,12 +436,11 @@ static int fc_setup(lw_lower *W, tm_op *op, const tm_type *x_type, tm_value *w, 
       if (wq.nscales != O)
         return lw_unsupported(W, op, "the weights have %d scales for %lld outputs", wq.nscales, (long long)O);
     }
-    requant_init(W, rq, O);
-    rq->wide = acc_t == lw_i64(F);
+    lw_requant_init(W, rq, O, acc_t == lw_i64(F));
     for (int64_t c = 0; c < O; c++) {
       double m = per_channel ? lw_fscale(xq.scale) * lw_fscale(wq.scales[c]) / lw_fscale(oq.scale)
                              : (double)((float)xq.scale * (float)wq.scale) / lw_fscale(oq.scale);
-      if (requant_set(W, op, rq, c, m)) return -1;
+      if (lw_requant_set(W, op, rq, c, m)) return -1;
     }
     int64_t half = INT64_C(1) << (oq.storage->width - 1);
     if (!own_act) p->lo = (int32_t)-half, p->hi = (int32_t)(half - 1); /* "none": the storage type's full range */
@@ -527,6 +448,7 @@ static int fc_setup(lw_lower *W, tm_op *op, const tm_type *x_type, tm_value *w, 
     p->in_off = -xq.zp;
     p->w_off = per_channel ? 0 : -wq.zp;
     p->zp_out = oq.zp;
+    p->xmax = INT64_C(1) << xq.storage->width;
   }
   p->fact = flt && own_act ? lw_act_range_f(W, op, &p->flo, &p->fhi) : 0;
   return p->fact < 0 ? -1 : 0;
@@ -548,7 +470,10 @@ static int fc_sink_begin(lw_lower *W, tm_op *op, const tm_type *conv_t, fc_sink 
   lw_fn *F = lw_fn_of(W);
   tm_value *w = tm_op_operand(op, 3), *b = tm_op_operand(op, 4);
   if (fc_setup(W, op, conv_t, w, b, tm_op_result(op, 0), false, &s->p)) return -1;
-  if (!s->p.flt) requant_materialize(W, &s->p.rq, "fc");
+  if (!s->p.flt) {
+    if (!s->p.w_off) lw_requant_bound_weights(W, &s->p.rq, w, b, false, s->p.xmax);
+    lw_requant_materialize(W, &s->p.rq, "fc", s->p.zp_out);
+  }
   s->w = w, s->wm = lw_in_weights(W, w), s->bm = lw_in(W, b);
   s->O = w->type->dims[0], s->OW = conv_t->dims[2], s->C = conv_t->dims[3];
   s->acc = lw_scratch(W, tm_type_memref(W->ctx, s->p.acc_t, 1, &s->O)).mem;
@@ -589,7 +514,7 @@ static void fc_sink_end(lw_lower *W, fc_sink *s, tm_value *y) {
   loop_begin(F, &lo, s->O, 0, NULL);
   tm_value *a = lw_load(F, s->acc, 1, &lo.iv), *r;
   if (p->flt) r = lw_addf(F, a, lw_load(F, s->bm, 1, &lo.iv));
-  else r = requantize(F, &p->rq, lo.iv, a, p->zp_out, p->lo, p->hi, p->out_t);
+  else r = lw_requantize(F, &p->rq, lo.iv, a, p->lo, p->hi, p->out_t);
   lw_store(F, r, yf, 1, &lo.iv);
   loop_end0(F, &lo);
 }
@@ -634,7 +559,7 @@ static int lower_conv(lw_lower *W, tm_op *op, bool depthwise) {
   bool y_lo = pt > 0, y_hi = (OH - 1) * sh - pt + (KH - 1) * dh >= H;
   bool x_lo = pl > 0, x_hi = (OW - 1) * sw - pl + (KW - 1) * dw >= Wi;
 
-  requant rq = {0};
+  lw_requant rq = {0};
   int32_t lo = 0, hi = 0;
   int64_t in_off = 0, zp_out = 0;
   if (!flt) {
@@ -643,11 +568,10 @@ static int lower_conv(lw_lower *W, tm_op *op, bool depthwise) {
         return lw_unsupported(W, op, "filter zero point %lld is not 0", (long long)wq.zps[i]);
     if (wq.nscales > 1 && wq.nscales != O)
       return lw_unsupported(W, op, "the filter has %d scales for %lld output channels", wq.nscales, (long long)O);
-    requant_init(W, &rq, O);
-    rq.wide = acc_t == lw_i64(F);
+    lw_requant_init(W, &rq, O, acc_t == lw_i64(F));
     for (int64_t c = 0; c < O; c++) {
       double ws = lw_fscale(wq.nscales > 1 ? wq.scales[c] : wq.scale);
-      if (requant_set(W, op, &rq, c, lw_fscale(xq.scale) * ws / lw_fscale(oq.scale))) return -1;
+      if (lw_requant_set(W, op, &rq, c, lw_fscale(xq.scale) * ws / lw_fscale(oq.scale))) return -1;
     }
     if (lw_act_range(W, op, &oq, &lo, &hi)) return -1;
     in_off = -xq.zp;
@@ -663,14 +587,14 @@ static int lower_conv(lw_lower *W, tm_op *op, bool depthwise) {
   lw_dsp_conv dc = {.x = x, .w = w, .b = b, .y = y, .depthwise = depthwise, .residual = conv_type != NULL, .N = N,
                     .H = H, .Wi = Wi, .C = C, .O = O, .KH = KH, .KW = KW, .OH = OH, .OW = OW, .sh = sh, .sw = sw,
                     .dh = dh, .dw = dw, .pt = pt, .pl = pl, .in_off = in_off, .zp_out = zp_out, .lo = lo, .hi = hi,
-                    .q = rq.q, .shift = rq.shift};
-  if (!flt && !rq.wide && !sp.on && !conv_res && !lw_is_packed_i4(w) && W->M->kernels && lw_dsp_applies(&dc)) {
-    requant_materialize(W, &rq, "conv");
-    dc.uniform = rq.uniform, dc.qg = rq.qg, dc.sg = rq.sg;
-    return lw_lower_dsp_conv(W, op, &dc);
-  }
+                    .rq = &rq, .name = depthwise ? "dwconv" : "conv"};
+  bool dsp = !flt && !rq.wide && !sp.on && !conv_res && !lw_is_packed_i4(w) && W->M->kernels;
+  if (dsp && lw_dsp_applies(&dc)) return lw_lower_dsp_conv(W, op, &dc);
   tm_value *xm = lw_in(W, x), *wm = sp.on ? NULL : lw_in_weights(W, w), *bm = b ? lw_in(W, b) : NULL;
-  if (!flt) requant_materialize(W, &rq, depthwise ? "dwconv" : "conv");
+  if (!flt) {
+    lw_requant_bound_weights(W, &rq, w, b, depthwise, INT64_C(1) << xq.storage->width);
+    lw_requant_materialize(W, &rq, depthwise ? "dwconv" : "conv", zp_out);
+  }
   /* the fused op's int8 sums do not depend on the order the conv's values come in; its
    * float sums do, so float keeps the generic nest's flat order */
   fc_sink fs;
@@ -771,7 +695,7 @@ static int lower_conv(lw_lower *W, tm_op *op, bool depthwise) {
     r = bm ? lw_addf(F, acc, lw_load(F, bm, 1, &oc)) : lw_addf(F, acc, lw_cf32(F, 0.0f));
     if (fact > 0) r = lw_clamp_f(F, r, lw_cf32(F, flo), lw_cf32(F, fhi));
   } else {
-    r = requantize(F, &rq, oc, acc, zp_out, lo, hi, oq.storage);
+    r = lw_requantize(F, &rq, oc, acc, lo, hi, oq.storage);
   }
   if (conv_type && !(r = lw_residual_add(W, op, r, 4, yi))) return -1;
   if (conv_res) fc_sink_add(W, &fs, r, ly.iv, lx.iv, oc);
@@ -801,7 +725,7 @@ int lw_lower_fully_connected(lw_lower *W, tm_op *op) {
   if (fc_setup(W, op, x->type, w, b, y, true, &p)) return -1;
   bool flt = p.flt;
   const tm_type *acc_t = p.acc_t;
-  requant rq = p.rq;
+  lw_requant rq = p.rq;
   int32_t lo = p.lo, hi = p.hi;
   int64_t in_off = p.in_off, w_off = p.w_off, zp_out = p.zp_out;
   float flo = p.flo, fhi = p.fhi;
@@ -816,15 +740,16 @@ int lw_lower_fully_connected(lw_lower *W, tm_op *op) {
   /* DSP and RV32 targets: a 1x1 convolution of the batch as pixels (lower_dsp.c) */
   lw_dsp_conv dc = {.x = x, .w = w, .b = b, .y = y, .N = 1, .H = 1, .Wi = B, .C = I, .O = O, .KH = 1, .KW = 1, .OH = 1,
                     .OW = B, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .in_off = in_off, .zp_out = zp_out, .lo = lo,
-                    .hi = hi, .q = rq.q, .shift = rq.shift};
-  if (!flt && !rq.wide && !w_off && !sp.on && !lw_is_packed_i4(w) && W->M->kernels && lw_dsp_applies(&dc)) {
-    requant_materialize(W, &rq, "fc");
-    dc.uniform = rq.uniform, dc.qg = rq.qg, dc.sg = rq.sg;
+                    .hi = hi, .rq = &rq, .name = "fc"};
+  if (!flt && !rq.wide && !w_off && !sp.on && !lw_is_packed_i4(w) && W->M->kernels && lw_dsp_applies(&dc))
     return lw_lower_dsp_conv(W, op, &dc);
-  }
   tm_value *xm = x2d ? lw_in(W, x) : lw_flat(W, lw_in_buf(W, x)), *wm = sp.on ? NULL : lw_in_weights(W, w);
   tm_value *bm = b ? lw_in(W, b) : NULL;
-  if (!flt) requant_materialize(W, &rq, "fc");
+  if (!flt) {
+    /* per-tensor weights with a zero point: |w - zp_w| <= 255 is not the stored |w| */
+    if (!w_off) lw_requant_bound_weights(W, &rq, w, b, false, p.xmax);
+    lw_requant_materialize(W, &rq, "fc", zp_out);
+  }
   lw_out(W, y);
   tm_value *yf = y2d ? lw_in(W, y) : lw_flat(W, lw_in_buf(W, y));
 
@@ -855,7 +780,7 @@ int lw_lower_fully_connected(lw_lower *W, tm_op *op) {
     r = bm ? lw_addf(F, acc, lw_load(F, bm, 1, &lo_.iv)) : lw_addf(F, acc, lw_cf32(F, 0.0f));
     if (fact > 0) r = lw_clamp_f(F, r, lw_cf32(F, flo), lw_cf32(F, fhi));
   } else {
-    r = requantize(F, &rq, lo_.iv, acc, zp_out, lo, hi, p.out_t);
+    r = lw_requantize(F, &rq, lo_.iv, acc, lo, hi, p.out_t);
   }
   if (y2d) {
     tm_value *yi[] = {lb.iv, lo_.iv};

@@ -269,6 +269,52 @@ int lw_lower_transpose(lw_lower *W, tm_op *op);
 int lw_lower_concat(lw_lower *W, tm_op *op);
 int lw_lower_pad(lw_lower *W, tm_op *op);
 int lw_lower_strided_slice(lw_lower *W, tm_op *op);
+/* Per-output-channel requantization MBQM(acc, q[c], shift[c]) + zp of the integer kernels
+ * (lower_requant.c): lw_requant_init, lw_requant_set per channel, optionally a bound on
+ * |acc| (lw_requant_bound_weights, or the kernel's own bound[]), lw_requant_materialize
+ * (the tables, and the short exact form when the bound allows), then per channel
+ * lw_requant_params (hoistable loads) and lw_requant_apply (+ zp, clamp, truncate). */
+typedef struct lw_requant {
+  int64_t n;
+  int32_t *q, *shift;
+  bool wide;           /* int64 accumulators: q holds the reduced multipliers, shift 15 - shift */
+  const int64_t *bound; /* |acc| <= bound[c], or NULL: unknown */
+  int64_t zp;
+  bool uniform;        /* every channel's (q, shift) equal: constants, no tables */
+  bool short_form, round, zp_folded;
+  tm_value *qg, *sg, *ag; /* tables: multipliers, shifts (short form: right shifts, i8), addends */
+} lw_requant;
+typedef struct lw_rq_ch {
+  tm_value *q, *s, *add;
+} lw_rq_ch;
+void lw_requant_init(lw_lower *W, lw_requant *r, int64_t n, bool wide);
+int lw_requant_set(lw_lower *W, tm_op *op, lw_requant *r, int64_t i, double m);
+/* bound[c] = xmax * sum |w of channel c| + |bias[c]| for constant weights (and bias);
+ * depthwise filters are [1, KH, KW, n], others [n, ...].  No bound otherwise. */
+void lw_requant_bound_weights(lw_lower *W, lw_requant *r, const tm_value *w, const tm_value *b, bool depthwise,
+                              int64_t xmax);
+void lw_requant_materialize(lw_lower *W, lw_requant *r, const char *base, int64_t zp);
+void lw_requant_params(lw_fn *F, const lw_requant *r, tm_value *ch, lw_rq_ch *p);
+tm_value *lw_requant_apply(lw_fn *F, const lw_requant *r, const lw_rq_ch *p, tm_value *acc, int32_t lo, int32_t hi,
+                           const tm_type *to);
+tm_value *lw_requantize(lw_fn *F, const lw_requant *r, tm_value *ch, tm_value *acc, int32_t lo, int32_t hi,
+                        const tm_type *to);
+/* Quantized add/sub as TFLite computes it (lower_elementwise.c): lw_qadd_init from the
+ * operands' and the result's quantization and the clamp, then lw_qadd_apply on two
+ * stored values (the result in the result's storage type). */
+typedef struct lw_qadd {
+  int32_t q1, q2, qo;
+  int e1, e2, eo, left_shift;
+  int64_t zp1, zp2, zpo, bound1, bound2;
+  int32_t lo, hi;
+  const tm_type *out;
+} lw_qadd;
+int lw_qadd_init(lw_lower *W, tm_op *op, const lw_quant *aq, const lw_quant *bq, const lw_quant *oq, int32_t lo,
+                 int32_t hi, lw_qadd *p);
+tm_value *lw_qadd_apply(lw_fn *F, const lw_qadd *p, tm_value *x1, tm_value *x2, bool sub);
+/* MBQM(x, q, shift) for |x| <= bound: the short form when it applies, else lw_mbqm. */
+tm_value *lw_mbqm_bounded(lw_fn *F, tm_value *x, int64_t bound, int32_t q, int shift);
+
 /* Target kernels (lower_dsp.c, docs/dsp.md): int8 products blocked in registers, as Arm
  * DSP instructions (armdsp ops) or, on cores with many registers and no DSP (RV32), as
  * plain loads and multiplies; other targets keep the portable kernels.
@@ -287,9 +333,8 @@ typedef struct lw_dsp_conv {
   int64_t N, H, Wi, C, O, KH, KW, OH, OW, sh, sw, dh, dw, pt, pl;
   int64_t in_off, zp_out;
   int32_t lo, hi;
-  const int32_t *q, *shift; /* per output channel */
-  bool uniform;             /* all equal: q[0], shift[0]; else the tables qg, sg */
-  tm_value *qg, *sg;
+  lw_requant *rq;   /* per output channel; the kernel bounds and materializes it */
+  const char *name; /* of its tables */
 } lw_dsp_conv;
 bool lw_dsp_applies(const lw_dsp_conv *c);
 int lw_lower_dsp_conv(lw_lower *W, tm_op *op, const lw_dsp_conv *c);

@@ -97,6 +97,42 @@ TEST(LoweringQuant, MultiplyByQuantizedMultiplier) {
   EXPECT_EQ(tm_fx_mbqm(-10, 1610612736, 1), -15);
 }
 
+// The short form passes/lower_requant.c emits when |acc| < 2^30, q >= 0 and shift = -r <= 0:
+// hi32(2 acc * q + 2^31), then (h + 2^(r-1) + zp * 2^r + (h >> 31)) >> r (r >= 1) or
+// h + zp (r = 0), equals MBQM(acc, q, shift) + zp.  Checked at the edges and on random
+// values (a fixed-seed LCG: the same cases every run).
+int32_t short_form(int32_t acc, int32_t q, int r, int32_t zp) {
+  int64_t p = (int64_t)(2 * acc) * q + (INT64_C(1) << 31);
+  int32_t h = (int32_t)(p >> 32);
+  if (r == 0) return h + zp;
+  int64_t addend = (INT64_C(1) << (r - 1)) + (int64_t)zp * (INT64_C(1) << r);
+  return (int32_t)((h + addend + (h < 0 ? -1 : 0)) >> r);
+}
+
+TEST(LoweringQuant, ShortRequantizationIsMultiplyByQuantizedMultiplier) {
+  uint64_t seed = 12345;
+  auto next = [&seed]() {
+    seed = seed * 6364136223846793005u + 1442695040888963407u;
+    return (uint32_t)(seed >> 32);
+  };
+  const int32_t edges[] = {0, 1, -1, 2, -2, 3, -3, (1 << 29) - 1, -(1 << 29), (1 << 30) - 1, -(1 << 30) + 1};
+  for (int r = 0; r <= 24; r++)
+    for (int32_t zp : {0, 5, -128, 127})
+      for (int32_t q : {0, 1 << 30, 1518500250, INT32_MAX})
+        for (int32_t acc : edges) {
+          int64_t room = (int64_t)(acc < 0 ? -(int64_t)acc : acc) + (r ? INT64_C(1) << (r - 1) : 0) +
+                         128 * (INT64_C(1) << r) + 2;
+          if (room > INT32_MAX) continue; /* lower_requant.c adds zp after instead */
+          ASSERT_EQ(short_form(acc, q, r, zp), tm_fx_mbqm(acc, q, -r) + zp) << acc << " " << q << " " << r;
+        }
+  for (int i = 0; i < 2000000; i++) {
+    int r = (int)(next() % 23), bits = 1 + (int)(next() % 30);
+    int32_t acc = (int32_t)(next() & ((1u << bits) - 1)) * ((next() & 1) ? -1 : 1);
+    int32_t q = (int32_t)((1u << 30) | (next() & ((1u << 30) - 1))), zp = (int32_t)(next() % 256) - 128;
+    ASSERT_EQ(short_form(acc, q, r, zp), tm_fx_mbqm(acc, q, -r) + zp) << acc << " " << q << " " << r << " " << zp;
+  }
+}
+
 TEST(LoweringQuant, SaturatingShiftLeft) {
   EXPECT_EQ(tm_fx_sat_shl(3, 2), 12);
   EXPECT_EQ(tm_fx_sat_shl(1 << 29, 2), INT32_MAX);

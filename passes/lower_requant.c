@@ -1,0 +1,165 @@
+/* passes/lower_requant.c — the per-output-channel requantization of the integer kernels,
+ * MultiplyByQuantizedMultiplier(acc, q[c], shift[c]) + zp: its tables and the operations
+ * that apply it.
+ *
+ * When the weights and bias are constants, the kernel knows a bound B[c] >= |acc| for
+ * every channel, and most channels then take a short form with TFLite's bits (about 7
+ * instructions on a DSP core instead of 17).  For q >= 0, shift = -r <= 0, B < 2^30:
+ *   SaturatingRoundingDoublingHighMul(acc, q) = (acc * q + nudge) / 2^31 (truncating) is
+ *     floor((acc * q + 2^30) / 2^31) for either sign (it cannot saturate: q != INT_MIN),
+ *     = floor((2 acc * q + 2^31) / 2^32): the high word of one 32x32 product plus a
+ *     constant (SMMULR on Arm), 2 acc fitting in 32 bits;
+ *   RoundingDivideByPOT(h, r), r >= 1: (h >> r) + ((h & mask) > (mask >> 1) + (h < 0)),
+ *     i.e. round half up for h >= 0 and half down for h < 0, is floor((h + 2^(r-1) +
+ *     (h >> 31)) / 2^r) (h >> 31 = -1 for h < 0), and adding zp there gives + zp:
+ *     (h + addend + (h >> 31)) >> r with addend = 2^(r-1) + zp * 2^r, when no sum
+ *     leaves the int32 range (|h| <= B q / 2^31 + 1); else zp is added after.
+ * Otherwise (unknown bound, a left shift, int64 accumulators) the generic helpers. */
+#include <stdlib.h>
+
+#include "passes/lowering.h"
+
+void lw_requant_init(lw_lower *W, lw_requant *r, int64_t n, bool wide) {
+  *r = (lw_requant){.n = n, .wide = wide};
+  r->q = TM_NEW_ARRAY(tm_ctx_arena(W->ctx), int32_t, n);
+  r->shift = TM_NEW_ARRAY(tm_ctx_arena(W->ctx), int32_t, n);
+}
+
+int lw_requant_set(lw_lower *W, tm_op *op, lw_requant *r, int64_t i, double m) {
+  int shift;
+  if (lw_qmul(W, op, m, &r->q[i], &shift)) return -1;
+  r->shift[i] = shift;
+  if (r->wide) {
+    /* MultiplyByQuantizedMultiplier(int64_t x, ...): the multiplier reduced to 16 bits,
+     * a single rounding shift by 15 - shift (shift in [-31, 7]). */
+    if (shift < -31 || shift > 7 || r->q[i] < 0)
+      return lw_unsupported(W, op, "requantization multiplier %g is out of range", m);
+    r->q[i] = r->q[i] < 0x7FFF0000 ? (r->q[i] + (1 << 15)) >> 16 : 0x7FFF;
+    r->shift[i] = 15 - shift;
+  }
+  return 0;
+}
+
+void lw_requant_bound_weights(lw_lower *W, lw_requant *r, const tm_value *w, const tm_value *b, bool depthwise,
+                              int64_t xmax) {
+  const tm_attr *wv = tm_value_const(w), *bv = b ? tm_value_const(b) : NULL;
+  if (!wv || (b && !bv) || lw_is_packed_i4(w)) return;
+  int64_t n = r->n, per = tm_type_numel(w->type) / n;
+  int64_t *bound = TM_NEW_ARRAY(tm_ctx_arena(W->ctx), int64_t, n);
+  for (int64_t c = 0; c < n; c++) {
+    int64_t s = 0;
+    /* depthwise filters are [1, KH, KW, O]: channel c every n-th value; others [O, ...] */
+    for (int64_t i = 0; i < per; i++) s += llabs(tm_dense_get_int(wv, depthwise ? i * n + c : c * per + i));
+    bound[c] = s * xmax + (bv ? llabs(tm_dense_get_int(bv, c)) : 0);
+  }
+  r->bound = bound;
+}
+
+/* Whether every channel takes the short form (one form for all: one loop body), and
+ * whether zp fits in the addend. */
+static bool short_form(const lw_requant *r, int64_t zp, bool *fold_zp) {
+  if (r->wide || !r->bound) return false;
+  bool round = r->shift[0] < 0;
+  *fold_zp = true;
+  for (int64_t c = 0; c < r->n; c++) {
+    int64_t rr = -(int64_t)r->shift[c];
+    if (r->q[c] < 0 || rr < 0 || (rr > 0) != round || r->bound[c] >= INT64_C(1) << 30) return false;
+    int64_t h = ((r->bound[c] * r->q[c]) >> 31) + 1, half = rr ? INT64_C(1) << (rr - 1) : 0;
+    if (h + half + 1 > INT32_MAX) return false;
+    if (h + half + llabs(zp) * (INT64_C(1) << rr) + 1 > INT32_MAX) *fold_zp = false;
+  }
+  return true;
+}
+
+static int32_t addend(const lw_requant *r, int64_t c) {
+  int64_t rr = -(int64_t)r->shift[c], a = rr ? INT64_C(1) << (rr - 1) : 0;
+  return (int32_t)(a + (r->zp_folded ? r->zp * (INT64_C(1) << rr) : 0));
+}
+
+void lw_requant_materialize(lw_lower *W, lw_requant *r, const char *base, int64_t zp) {
+  r->zp = zp;
+  r->short_form = short_form(r, zp, &r->zp_folded);
+  r->round = r->short_form && r->shift[0] < 0;
+  r->uniform = true;
+  for (int64_t i = 1; i < r->n; i++) r->uniform &= r->q[i] == r->q[0] && r->shift[i] == r->shift[0];
+  if (r->uniform) return;
+  lw_fn *F = lw_fn_of(W);
+  tm_ctx *ctx = W->ctx;
+  r->qg = lw_get_global(F, lw_global_i32(W->M, tm_arena_printf(ctx, "%s_multiplier", base), r->n, r->q, F->loc));
+  if (!r->short_form) {
+    r->sg = lw_get_global(F, lw_global_i32(W->M, tm_arena_printf(ctx, "%s_shift", base), r->n, r->shift, F->loc));
+    return;
+  }
+  /* right shifts as bytes (0..31), the addends as words */
+  int8_t *rs = TM_NEW_ARRAY(tm_ctx_arena(ctx), int8_t, r->n);
+  int32_t *add = TM_NEW_ARRAY(tm_ctx_arena(ctx), int32_t, r->n);
+  for (int64_t c = 0; c < r->n; c++) rs[c] = (int8_t)-r->shift[c], add[c] = addend(r, c);
+  const tm_type *t = tm_type_tensor(ctx, lw_i8(F), 1, &r->n);
+  r->sg = lw_get_global(F, lw_global(W->M, tm_arena_printf(ctx, "%s_rshift", base),
+                                    tm_attr_dense(ctx, t, false, rs, (size_t)r->n), F->loc));
+  r->ag = lw_get_global(F, lw_global_i32(W->M, tm_arena_printf(ctx, "%s_addend", base), r->n, add, F->loc));
+}
+
+void lw_requant_params(lw_fn *F, const lw_requant *r, tm_value *ch, lw_rq_ch *p) {
+  *p = (lw_rq_ch){0};
+  if (r->wide) {
+    const tm_type *i64 = lw_i64(F);
+    p->q = r->uniform ? lw_ci64(F, r->q[0]) : lw_cast(F, "arith.extsi", lw_load(F, r->qg, 1, &ch), i64);
+    p->s = r->uniform ? lw_ci64(F, r->shift[0]) : lw_cast(F, "arith.extsi", lw_load(F, r->sg, 1, &ch), i64);
+    return;
+  }
+  p->q = r->uniform ? lw_ci32(F, r->q[0]) : lw_load(F, r->qg, 1, &ch);
+  if (!r->short_form) {
+    p->s = r->uniform ? lw_ci32(F, r->shift[0]) : lw_load(F, r->sg, 1, &ch);
+    return;
+  }
+  p->s = r->uniform ? lw_ci32(F, -r->shift[0]) : lw_int_to(F, lw_load(F, r->sg, 1, &ch), lw_i32(F));
+  p->add = r->uniform ? lw_ci32(F, addend(r, 0)) : lw_load(F, r->ag, 1, &ch);
+}
+
+/* The short form (above): hi32(2 acc * q + 2^31), then, when `round`, the rounding shift
+ * by s with the addend; else h + add (add NULL: h). */
+static tm_value *emit_short(lw_fn *F, tm_value *acc, tm_value *q, tm_value *s, tm_value *add, bool round) {
+  const tm_type *i64 = lw_i64(F), *i32 = lw_i32(F);
+  tm_value *a2 = lw_cast(F, "arith.extsi", lw_shli(F, acc, lw_ci32(F, 1)), i64);
+  tm_value *prod = lw_muli(F, a2, lw_cast(F, "arith.extsi", q, i64));
+  tm_value *h = lw_cast(F, "arith.trunci", lw_shrsi(F, lw_addi(F, prod, lw_ci64(F, INT64_C(1) << 31)), lw_ci64(F, 32)), i32);
+  if (round) return lw_shrsi(F, lw_addi(F, lw_addi(F, h, add), lw_shrsi(F, h, lw_ci32(F, 31))), s);
+  return add ? lw_addi(F, h, add) : h;
+}
+
+static tm_value *apply_short(lw_fn *F, const lw_requant *r, const lw_rq_ch *p, tm_value *acc) {
+  return emit_short(F, acc, p->q, p->s, r->round || (r->zp_folded && r->zp) ? p->add : NULL, r->round);
+}
+
+tm_value *lw_mbqm_bounded(lw_fn *F, tm_value *x, int64_t bound, int32_t q, int shift) {
+  int32_t sh = shift;
+  lw_requant r = {.n = 1, .q = &q, .shift = &sh, .bound = &bound};
+  bool fold;
+  if (!short_form(&r, 0, &fold)) return lw_mbqm(F, x, lw_ci32(F, q), lw_ci32(F, shift));
+  return emit_short(F, x, lw_ci32(F, q), lw_ci32(F, -shift), shift < 0 ? lw_ci32(F, 1 << (-shift - 1)) : NULL, shift < 0);
+}
+
+tm_value *lw_requant_apply(lw_fn *F, const lw_requant *r, const lw_rq_ch *p, tm_value *acc, int32_t lo, int32_t hi,
+                           const tm_type *to) {
+  tm_value *v;
+  if (r->wide) {
+    /* (x * q16 + 2^(total_shift - 1)) >> total_shift, kept to 32 bits */
+    tm_value *round = r->uniform ? lw_ci64(F, INT64_C(1) << (r->shift[0] - 1))
+                                 : lw_shli(F, lw_ci64(F, 1), lw_subi(F, p->s, lw_ci64(F, 1)));
+    v = lw_cast(F, "arith.trunci", lw_shrsi(F, lw_addi(F, lw_muli(F, acc, p->q), round), p->s), lw_i32(F));
+  } else if (r->short_form) {
+    v = apply_short(F, r, p, acc);
+  } else {
+    v = lw_mbqm(F, acc, p->q, p->s);
+  }
+  if (r->zp && !(r->short_form && r->zp_folded)) v = lw_addi(F, v, lw_ci32(F, (int32_t)r->zp));
+  return lw_int_to(F, lw_clamp_i32(F, v, lo, hi), to);
+}
+
+tm_value *lw_requantize(lw_fn *F, const lw_requant *r, tm_value *ch, tm_value *acc, int32_t lo, int32_t hi,
+                        const tm_type *to) {
+  lw_rq_ch p;
+  lw_requant_params(F, r, ch, &p);
+  return lw_requant_apply(F, r, &p, acc, lo, hi, to);
+}
