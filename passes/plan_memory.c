@@ -15,14 +15,18 @@
  * of distinct enclosing loops and every enclosing loop contributes one: then iteration x
  * alone touches element x of both, reading A[x] before writing B[x].  Both views must
  * start at byte 0 and have the same shape and element width.  B then shares A's slot.
- * Trailing in place (trailing_delta): a nest going through the pixels of A and B in
- * order, pixel p of both in iteration p only (a 1x1 conv), writes B one pixel below A:
- * B joins A's slot at a fixed negative distance.
+ * Trailing in place (trailing_delta, trailing_bytes): a nest going through the pixels of
+ * A and B in order, pixel p of both in iteration p only (a 1x1 conv), or reading a block
+ * of A before writing its outputs (the DSP kernels' flat 1x1 conv), may write B at
+ * A + delta (< 0) or lower.
  *
+ * Slots: a buffer written over A exactly joins A's slot; trailing, in one variant it
+ * joins at delta, in the other it keeps a slot of its own, and its conflict with A then
+ * only forbids the offsets A + delta + 1 .. A + size(A) - 1 (any lower one suits too).
  * Placement tries TFLite Micro's greedy planner (slots by decreasing size, each at the
  * lowest aligned offset where none of its buffers overlaps a placed buffer alive at the
  * same time) and best fit by lifetime (slots by birth, each in the smallest free gap
- * that holds it), and keeps the smaller arena (option `placement`).
+ * that holds it), on both variants, and keeps the smallest arena (option `placement`).
  *
  * io-in-arena: the model function's inputs and outputs get slots too.  Their arguments
  * stay (the interface does not change) but the body uses views of the arena at the
@@ -46,6 +50,9 @@ typedef struct buffer {
   int start, end;    /* lifetime: op indices in the function body */
   int slot;          /* planning: the slot holding it */
   int64_t rel;       /* planning: its offset in the slot, from the slot's lowest byte `lo` */
+  int over;          /* planning: the buffer it may be written over, -1 if none */
+  int64_t delta;     /* planning, with `over` A: 0, at A's offset exactly; < 0, trailing: at
+                        A's offset + delta or lower */
   int io;            /* 0, or 1 + input index, or -(1 + output index) */
   tm_value **aliases; /* the buffer and every memref derived from it */
   int naliases;
@@ -136,17 +143,25 @@ static void collect_order(plan *p) {
 }
 
 /* ------------------------------------------------------------------ in place ------ */
-/* Whether m shows buffer b from its first byte on: b itself, or a view of it at 0. */
+/* The value of an integer or index constant. */
+static bool const_value(const tm_value *v, int64_t *out) {
+  const tm_attr *c = tm_value_const(v);
+  if (!c && v->def && tm_op_is(v->def, "arith.constant")) c = tm_op_attr(v->def, "value");
+  if (!c || c->kind != TM_ATTR_INT) return false;
+  *out = c->u.i;
+  return true;
+}
+
+/* Whether m shows buffer b from its first byte on: b itself, a view of it at 0, or it
+ * collapsed (a flat output of the DSP kernels). */
 static bool view_at_zero(const buffer *b, const tm_value *m) {
   if (m == b->aliases[0]) return true;
   const tm_op *v = m->def;
+  if (v && tm_op_is(v, "memref.collapse_shape") && v->noperands == 1 && tm_op_operand(v, 0) == b->aliases[0])
+    return true;
   if (!v || !tm_op_is(v, "memref.view") || v->noperands != 2 || tm_op_operand(v, 0) != b->aliases[0]) return false;
-  const tm_attr *off = tm_value_const(tm_op_operand(v, 1));
-  if (!off) {
-    const tm_op *c = tm_op_operand(v, 1)->def;
-    off = c && tm_op_is(c, "arith.constant") ? tm_op_attr(c, "value") : NULL;
-  }
-  return off && off->kind == TM_ATTR_INT && off->u.i == 0;
+  int64_t off;
+  return const_value(tm_op_operand(v, 1), &off) && off == 0;
 }
 
 typedef struct access_scan {
@@ -241,16 +256,6 @@ static bool whole_copy(const buffer *a, const buffer *b, const tm_op *op) {
   return tm_op_is(op, "memref.copy") && op->noperands == 2 && has_alias(a, tm_op_operand(op, 0)) &&
          has_alias(b, tm_op_operand(op, 1)) && !has_alias(a, tm_op_operand(op, 1)) && a->size == b->size &&
          tm_type_bytes(tm_op_operand(op, 0)->type) == a->size && tm_type_bytes(tm_op_operand(op, 1)->type) == b->size;
-}
-
-static void drop_self_copies(plan *p) {
-  for (int i = 0; i < p->nbufs; i++)
-    for (int j = 0; j < p->nbufs; j++) {
-      const buffer *a = &p->bufs[i], *b = &p->bufs[j];
-      if (i != j && a->end == b->start && a->slot == b->slot && a->rel == b->rel &&
-          whole_copy(a, b, p->order[b->start]))
-        tm_op_erase(p->order[b->start]);
-    }
 }
 
 static bool can_write_over(const plan *p, const buffer *a, const buffer *b) {
@@ -357,6 +362,143 @@ static bool trailing_pays(const slot *s, int64_t rel, int64_t size) {
   return hi - lo <= larger + larger / 16;
 }
 
+/* Trailing in place by byte ranges (trailing_bytes): an outer loop whose iteration t
+ * reads A only before it writes B (every op of its body reading A comes before every op
+ * writing B), through loads and stores at affine indices of the loops' induction
+ * variables, A's bytes rising with t.  B's bytes written in iteration t must lie below
+ * A's bytes read in iterations after t: B may start d bytes from A for any d below
+ * min over t of (lowest A byte read in t + 1) - (highest B byte written in t), a concave
+ * function of t, so its ends t = 0 and t = T - 2 bound it.  The DSP kernels' flat 1x1
+ * convolutions (docs/dsp.md) expand a block of pixels of A into a scratch, then write
+ * the block's outputs: the pixel rule above does not see their flat indices. */
+enum { AFF_MAX = 8 };
+
+/* c + sum of k[i] * (the induction variable of loop[i]). */
+typedef struct affine {
+  int64_t c;
+  int n;
+  const tm_op *loop[AFF_MAX];
+  int64_t k[AFF_MAX];
+} affine;
+
+static bool aff_add(affine *a, const affine *x, int64_t scale) {
+  a->c += x->c * scale;
+  for (int i = 0; i < x->n; i++) {
+    int j = 0;
+    while (j < a->n && a->loop[j] != x->loop[i]) j++;
+    if (j == AFF_MAX) return false;
+    if (j == a->n) a->loop[a->n] = x->loop[i], a->k[a->n++] = 0;
+    a->k[j] += x->k[i] * scale;
+  }
+  return true;
+}
+
+/* v as an affine function of scf.for induction variables; false if it is not one. */
+static bool affine_of(const tm_value *v, affine *out, int depth) {
+  *out = (affine){0};
+  if (const_value(v, &out->c)) return true;
+  if (!v->def) {
+    const tm_op *loop = v->block && v->block->region ? v->block->region->op : NULL;
+    if (!loop || !tm_op_is(loop, "scf.for") || v->index != 0) return false;
+    out->n = 1, out->loop[0] = loop, out->k[0] = 1;
+    return true;
+  }
+  const tm_op *op = v->def;
+  bool sub = tm_op_is(op, "arith.subi"), mul = tm_op_is(op, "arith.muli");
+  affine x, y;
+  if (depth > 12 || op->noperands != 2 || !(sub || mul || tm_op_is(op, "arith.addi")) ||
+      !affine_of(tm_op_operand(op, 0), &x, depth + 1) || !affine_of(tm_op_operand(op, 1), &y, depth + 1))
+    return false;
+  if (!mul) return aff_add(out, &x, 1) && aff_add(out, &y, sub ? -1 : 1);
+  return (!x.n || !y.n) && aff_add(out, x.n ? &x : &y, x.n ? y.c : x.c);
+}
+
+/* The first value, step and trip count of an scf.for with constant bounds. */
+static bool loop_range(const tm_op *loop, int64_t *lb, int64_t *step, int64_t *trips) {
+  int64_t ub;
+  if (loop->noperands < 3 || !const_value(tm_op_operand(loop, 0), lb) || !const_value(tm_op_operand(loop, 1), &ub) ||
+      !const_value(tm_op_operand(loop, 2), step) || *step <= 0)
+    return false;
+  *trips = ub > *lb ? (ub - *lb + *step - 1) / *step : 0;
+  return true;
+}
+
+typedef struct byte_scan {
+  const buffer *a, *b;
+  const tm_op *outer;
+  int64_t lb, step, trips;   /* the outer loop's */
+  int64_t a_min[2], b_max[2]; /* A's lowest byte read in iterations 1 and T - 1, B's
+                                 highest written in iterations 0 and T - 2 */
+  const tm_op *last_a, *first_b; /* the ops of the outer body holding those accesses */
+  bool ok;
+} byte_scan;
+
+/* Records an access of `width` bytes at the indices from operand `first` of op. */
+static bool byte_access(byte_scan *s, const tm_op *op, int first, const tm_type *t, int64_t width, bool in_a) {
+  if (op->noperands - first != t->rank) return false;
+  affine at = {0};
+  int64_t stride = (tm_type_elem_bits(t) + 7) / 8;
+  for (int d = t->rank - 1; d >= 0; d--) {
+    affine x;
+    if (t->dims[d] < 0 || !affine_of(op->operands[first + d].value, &x, 0) || !aff_add(&at, &x, stride)) return false;
+    stride *= t->dims[d];
+  }
+  int64_t so = 0, lo = at.c, hi = at.c + width - 1; /* so: per unit of the outer variable */
+  for (int k = 0; k < at.n; k++) {
+    int64_t lb, step, n;
+    if (at.loop[k] == s->outer) {
+      so = at.k[k];
+      continue;
+    }
+    if (!loop_range(at.loop[k], &lb, &step, &n)) return false;
+    int64_t k1 = at.k[k] * lb, k2 = at.k[k] * (lb + (n > 0 ? n - 1 : 0) * step);
+    lo += k1 < k2 ? k1 : k2;
+    hi += k1 < k2 ? k2 : k1;
+  }
+  const tm_op *top = op;
+  while (top->block != s->outer->regions[0].first) top = tm_op_parent(top);
+  for (int e = 0; e < 2; e++) {
+    int64_t t = in_a ? (e ? s->trips - 1 : 1) : (e ? s->trips - 2 : 0), v = so * (s->lb + t * s->step);
+    if (in_a && v + lo < s->a_min[e]) s->a_min[e] = v + lo;
+    if (!in_a && v + hi > s->b_max[e]) s->b_max[e] = v + hi;
+  }
+  if (in_a && (!s->last_a || tm_op_is_before_in_block(s->last_a, top))) s->last_a = top;
+  if (!in_a && (!s->first_b || tm_op_is_before_in_block(top, s->first_b))) s->first_b = top;
+  return !in_a || so >= 0;
+}
+
+static bool byte_op(tm_op *op, void *user) {
+  byte_scan *s = user;
+  for (int i = 0; i < op->noperands && s->ok; i++) {
+    tm_value *v = op->operands[i].value;
+    bool in_a;
+    access_kind k = access_of(s->a, s->b, op, i, &in_a);
+    if (k == ACC_NONE) continue;
+    /* a word of four bytes of A (DSP kernels) */
+    bool word = k == ACC_OTHER && in_a && i == 0 && tm_op_is(op, "armdsp.load_word") && !has_alias(s->b, v) &&
+                view_at_zero(s->a, v);
+    if (!word && k != (in_a ? ACC_LOAD : ACC_STORE)) s->ok = false;
+    else s->ok = byte_access(s, op, in_a ? 1 : 2, v->type, word ? 4 : (tm_type_elem_bits(v->type) + 7) / 8, in_a);
+  }
+  return s->ok;
+}
+
+/* The distance of B from A for a trailing write found by byte ranges (a multiple of
+ * `align`, < 0), or 1 if there is none. */
+static int64_t trailing_bytes(const plan *p, const buffer *a, const buffer *b, int64_t align) {
+  tm_op *nest = p->order[b->start];
+  byte_scan s = {.a = a, .b = b, .outer = nest, .a_min = {INT64_MAX, INT64_MAX}, .b_max = {INT64_MIN, INT64_MIN},
+                 .ok = true};
+  if (!tm_op_is(nest, "scf.for") || a->end != b->start || !loop_range(nest, &s.lb, &s.step, &s.trips)) return 1;
+  tm_op_walk(nest, byte_op, &s);
+  if (!s.ok || !s.last_a || !s.first_b || s.last_a == s.first_b || !tm_op_is_before_in_block(s.last_a, s.first_b))
+    return 1;
+  int64_t most = -align;
+  for (int e = 0; s.trips > 1 && e < 2; e++)
+    if (s.a_min[e] - s.b_max[e] - 1 < most) most = s.a_min[e] - s.b_max[e] - 1;
+  return -((-most + align - 1) / align * align);
+}
+
 /* ------------------------------------------------------------------ placement ----- */
 static int64_t align_up(int64_t x, int64_t a) { return (x + a - 1) / a * a; }
 
@@ -369,32 +511,37 @@ static int by_lo(const void *x, const void *y) {
   return (a->lo > b->lo) - (a->lo < b->lo);
 }
 
+typedef enum { PLACE_BY_SIZE, PLACE_BY_LIFETIME, PLACE_COUNT } placement;
+static const char *const placement_names[PLACE_COUNT] = {"size", "lifetime"};
+
+static int cmp_i64(int64_t a, int64_t b) { return (a > b) - (a < b); }
+
+/* Ties go to the earlier slot, so that every qsort gives the same order. */
 static int by_size_desc(const void *x, const void *y) {
   const slot *a = *(const slot *const *)x, *b = *(const slot *const *)y;
-  if (a->size != b->size) return (a->size < b->size) - (a->size > b->size);
-  return (a->start > b->start) - (a->start < b->start);
+  int c = cmp_i64(b->size, a->size);
+  c = c ? c : cmp_i64(a->start, b->start);
+  return c ? c : (a > b) - (a < b);
 }
 
 static int by_start(const void *x, const void *y) {
   const slot *a = *(const slot *const *)x, *b = *(const slot *const *)y;
-  if (a->start != b->start) return (a->start > b->start) - (a->start < b->start);
-  return (a->size < b->size) - (a->size > b->size);
+  int c = cmp_i64(a->start, b->start);
+  c = c ? c : cmp_i64(b->size, a->size);
+  return c ? c : (a > b) - (a < b);
 }
 
-typedef enum { PLACE_BY_SIZE, PLACE_BY_LIFETIME, PLACE_COUNT } placement;
-static const char *const placement_names[PLACE_COUNT] = {"size", "lifetime"};
-
-/* The offset for s among the busy ranges (sorted by lo): by size, the lowest that fits;
- * by lifetime, the one leaving the smallest gap (the end of the arena if none fits). */
-static int64_t choose(const slot *s, const range *busy, int nbusy, int64_t align, placement how) {
+/* The offset for a point among the busy ranges (sorted by lo): by lifetime, the one
+ * leaving the smallest gap above it; else the lowest. */
+static int64_t choose(const range *busy, int nbusy, int64_t align, placement how) {
   int64_t best = -1, best_gap = INT64_MAX;
   for (int j = -1; j < nbusy; j++) {
     /* intervals may lie below 0 (trailing slots are placed by their lowest buffer) */
     int64_t off = j < 0 || busy[j].hi <= 0 ? 0 : align_up(busy[j].hi, align), next = INT64_MAX;
     bool free = true;
     for (int k = 0; k < nbusy && free; k++) {
-      if (busy[k].hi > off && busy[k].lo < off + s->size) free = false;
-      else if (busy[k].lo >= off + s->size && busy[k].lo < next) next = busy[k].lo;
+      if (busy[k].hi > off && busy[k].lo <= off) free = false;
+      else if (busy[k].lo > off && busy[k].lo < next) next = busy[k].lo;
     }
     if (!free) continue;
     int64_t gap = next == INT64_MAX ? INT64_MAX : next - off;
@@ -406,10 +553,29 @@ static int64_t choose(const slot *s, const range *busy, int nbusy, int64_t align
   return best;
 }
 
+/* The offsets of m, relative to the placed buffer o (m's offset - o's), that put them on
+ * the same bytes; returns how many ranges.  Disjoint is always allowed; so is m written
+ * over o in place (m->over), or o over m: exactly at the same offset, or trailing at the
+ * distance delta or lower. */
+static int conflicts(const plan *p, const buffer *m, const buffer *o, range out[2]) {
+  out[0] = (range){1 - m->size, o->size};
+  bool m_over_o = m->over >= 0 && &p->bufs[m->over] == o, o_over_m = o->over >= 0 && &p->bufs[o->over] == m;
+  int64_t delta = m_over_o ? m->delta : o_over_m ? o->delta : 1;
+  if (delta > 0) return 1;
+  if (delta == 0) {
+    out[1] = (range){1, o->size}, out[0].hi = 0;
+    return 2;
+  }
+  if (m_over_o && delta + 1 > out[0].lo) out[0].lo = delta + 1;
+  if (o_over_m && -delta < out[0].hi) out[0].hi = -delta;
+  return 1;
+}
+
 /* Sets every slot's offset; returns the arena size: the end of the last slot.  Buffers
  * conflict, not slots: a slot holding several buffers (in place, trailing) only needs its
  * buffers' bytes free while each of them lives, so each pair of a buffer of the slot and
- * a placed buffer alive at the same time forbids an interval of the slot's offset. */
+ * a placed buffer alive at the same time forbids an interval of the slot's offset (two,
+ * or a shorter one, for a pair in place). */
 static int64_t place(const plan *p, slot *slots, int n, int64_t align, placement how) {
   tm_arena *ar = tm_ctx_arena(p->ctx);
   slot **sorted = TM_NEW_ARRAY(ar, slot *, n + 1);
@@ -419,7 +585,7 @@ static int64_t place(const plan *p, slot *slots, int n, int64_t align, placement
   for (int i = 0; i < n; i++) first[i + 1] = first[i] + count[i], most = count[i] > most ? count[i] : most;
   memset(count, 0, sizeof *count * (size_t)n);
   for (int b = 0; b < p->nbufs; b++) members[first[p->bufs[b].slot] + count[p->bufs[b].slot]++] = b;
-  range *busy = TM_NEW_ARRAY(ar, range, (size_t)most * (size_t)p->nbufs + 1);
+  range *busy = TM_NEW_ARRAY(ar, range, 2 * (size_t)most * (size_t)p->nbufs + 1);
   for (int i = 0; i < n; i++) sorted[i] = &slots[i];
   qsort(sorted, (size_t)n, sizeof *sorted, how == PLACE_BY_SIZE ? by_size_desc : by_start);
   int64_t total = 0;
@@ -434,28 +600,18 @@ static int64_t place(const plan *p, slot *slots, int n, int64_t align, placement
         for (int c = first[tj]; c < first[tj + 1]; c++) {
           const buffer *m = &p->bufs[members[a]], *o = &p->bufs[members[c]];
           if (o->start > m->end || m->start > o->end) continue;
-          int64_t lo = t->offset + o->rel - t->lo, rel = m->rel - s->lo;
-          busy[nbusy++] = (range){lo - rel - m->size + 1, lo + o->size - rel};
+          /* m's offset - o's = s->offset + m->rel - s->lo - (t->offset + o->rel - t->lo) */
+          int64_t at = t->offset + o->rel - t->lo - (m->rel - s->lo);
+          range r[2];
+          for (int k = conflicts(p, m, o, r); k-- > 0;)
+            if (r[k].lo < r[k].hi) busy[nbusy++] = (range){at + r[k].lo, at + r[k].hi};
         }
     }
     qsort(busy, (size_t)nbusy, sizeof *busy, by_lo);
-    slot base = {.size = 1}; /* the offset is a point that must avoid each interval */
-    s->offset = choose(&base, busy, nbusy, align, how);
+    s->offset = choose(busy, nbusy, align, how);
     if (s->offset + s->size > total) total = s->offset + s->size;
   }
   return total;
-}
-
-/* Places with `how`, or with each strategy keeping the smallest arena (how < 0). */
-static int64_t place_best(const plan *p, slot *slots, int n, int64_t align, int how) {
-  if (how >= 0) return place(p, slots, n, align, (placement)how);
-  int best = 0;
-  int64_t best_total = INT64_MAX;
-  for (int h = 0; h < PLACE_COUNT; h++) {
-    int64_t total = place(p, slots, n, align, (placement)h);
-    if (total < best_total) best_total = total, best = h;
-  }
-  return place(p, slots, n, align, (placement)best);
 }
 
 /* ------------------------------------------------------------------ the pass ------ */
@@ -546,6 +702,14 @@ static int64_t buffer_offset(const slot *slots, const buffer *b) {
   return s->offset + b->rel - s->lo;
 }
 
+static void drop_self_copies(plan *p, const slot *slots) {
+  for (int i = 0; i < p->nbufs; i++) {
+    const buffer *b = &p->bufs[i], *a = b->over >= 0 ? &p->bufs[b->over] : NULL;
+    if (a && buffer_offset(slots, a) == buffer_offset(slots, b) && whole_copy(a, b, p->order[b->start]))
+      tm_op_erase(p->order[b->start]);
+  }
+}
+
 static const tm_attr *offsets_attr(tm_ctx *ctx, const plan *p, const slot *slots, int sign, int n) {
   const tm_attr **elts = TM_NEW_ARRAY(tm_ctx_arena(ctx), const tm_attr *, n + 1);
   for (int i = 0; i < p->nbufs; i++) {
@@ -555,38 +719,69 @@ static const tm_attr *offsets_attr(tm_ctx *ctx, const plan *p, const slot *slots
   return tm_attr_array(ctx, n, elts);
 }
 
-/* Slots, in order of birth: one per buffer, unless it can write over a buffer dying
- * where it is born (exactly, or trailing when `trailing`); returns how many. */
-static int assign_slots(plan *p, buffer **born, slot *slots, const plan_opts *o, bool trailing) {
+/* For each buffer B, a buffer A born before it and dying where B is born that B may be
+ * written over (B->over): exactly if any can be, else trailing. */
+static void find_in_place(plan *p, buffer **born, int64_t align) {
+  for (int n = 0; n < p->nbufs; n++) {
+    buffer *b = born[n];
+    b->over = -1;
+    for (int k = 0; k < n && (b->over < 0 || b->delta < 0); k++) {
+      buffer *a = born[k];
+      int j = (int)(a - p->bufs);
+      if (a->end != b->start) continue;
+      if (can_write_over(p, a, b)) {
+        b->over = j, b->delta = 0;
+      } else if (b->over < 0) {
+        int64_t delta = trailing_delta(p, a, b, align);
+        if (delta > 0) delta = trailing_bytes(p, a, b, align);
+        if (delta <= 0) b->over = j, b->delta = delta;
+      }
+    }
+  }
+}
+
+/* Slots, in order of birth: one per buffer, unless it joins the slot of the buffer it is
+ * written over, still that slot's last, at their fixed distance: always when exactly,
+ * when `trailing` if trailing_pays; returns how many.  Pairs in place in different slots
+ * keep their freedom: the placement lets them overlap as their rule allows. */
+static int assign_slots(plan *p, buffer **born, slot *slots, bool trailing) {
   int nslots = 0;
   for (int n = 0; n < p->nbufs; n++) {
     buffer *b = born[n];
     int i = (int)(b - p->bufs);
-    b->slot = -1;
-    for (int j = 0; o->in_place && j < p->nbufs && b->slot < 0; j++) {
-      buffer *a = &p->bufs[j];
-      if (j == i || a->end != b->start || a->slot < 0 || slots[a->slot].last != j) continue;
-      int64_t delta = can_write_over(p, a, b) ? 0 : trailing ? trailing_delta(p, a, b, o->align) : 1;
-      if (delta < 0 && !trailing_pays(&slots[a->slot], a->rel + delta, b->size)) delta = 1;
-      if (delta <= 0) {
-        slot *s = &slots[a->slot];
-        int64_t hi = s->lo + s->size;
-        b->slot = a->slot;
-        b->rel = a->rel + delta;
-        if (b->rel < s->lo) s->lo = b->rel;
-        if (b->rel + b->size > hi) hi = b->rel + b->size;
-        s->size = hi - s->lo;
-        if (b->end > s->end) s->end = b->end;
-        s->last = i;
-      }
-    }
-    if (b->slot < 0) {
+    buffer *a = b->over >= 0 ? &p->bufs[b->over] : NULL;
+    if (a && slots[a->slot].last == b->over &&
+        (b->delta == 0 || (trailing && trailing_pays(&slots[a->slot], a->rel + b->delta, b->size)))) {
+      slot *s = &slots[a->slot];
+      int64_t hi = s->lo + s->size;
+      b->slot = a->slot;
+      b->rel = a->rel + b->delta;
+      if (b->rel < s->lo) s->lo = b->rel;
+      if (b->rel + b->size > hi) hi = b->rel + b->size;
+      s->size = hi - s->lo;
+      if (b->end > s->end) s->end = b->end;
+      s->last = i;
+    } else {
       b->slot = nslots;
       b->rel = 0;
       slots[nslots++] = (slot){.size = b->size, .start = b->start, .end = b->end, .last = i};
     }
   }
   return nslots;
+}
+
+/* Places the slots without and with trailing joins (tying two buffers together can cost
+ * the greedy placement more than the overlap saves), each with the placement `how` or
+ * both (how < 0), and keeps the smallest arena, the first of equals; returns its size. */
+static int64_t place_best(plan *p, buffer **born, slot *slots, int64_t align, int how) {
+  int64_t best = INT64_MAX;
+  int best_join = 0, best_how = 0;
+  for (int j = 0; j < 2; j++)
+    for (int h = how < 0 ? 0 : how; h < (how < 0 ? PLACE_COUNT : how + 1); h++) {
+      int64_t total = place(p, slots, assign_slots(p, born, slots, j), align, (placement)h);
+      if (total < best) best = total, best_join = j, best_how = h;
+    }
+  return place(p, slots, assign_slots(p, born, slots, best_join), align, (placement)best_how);
 }
 
 static int plan_func(tm_ctx *ctx, tm_op *func, const plan_opts *o) {
@@ -618,17 +813,10 @@ static int plan_func(tm_ctx *ctx, tm_op *func, const plan_opts *o) {
     pin_io(p, b);
   }
   qsort(born, (size_t)p->nbufs, sizeof *born, by_birth);
-  /* with trailing writes and without (tying two buffers together can cost the greedy
-   * placement more than the overlap saves), keeping the smaller arena */
-  int nslots = assign_slots(p, born, slots, o, false);
-  int64_t total = place_best(p, slots, nslots, o->align, o->how);
-  if (o->in_place) {
-    int n2 = assign_slots(p, born, slots, o, true);
-    int64_t t2 = place_best(p, slots, n2, o->align, o->how);
-    if (t2 < total) total = t2, nslots = n2;
-    else nslots = assign_slots(p, born, slots, o, false), total = place_best(p, slots, nslots, o->align, o->how);
-  }
-  if (o->in_place) drop_self_copies(p);
+  for (int i = 0; i < p->nbufs; i++) p->bufs[i].over = -1;
+  if (o->in_place) find_in_place(p, born, o->align);
+  int64_t total = place_best(p, born, slots, o->align, o->how);
+  if (o->in_place) drop_self_copies(p, slots);
   tm_value *arena = add_arena_arg(ctx, func, total);
   for (int i = 0; i < p->nbufs; i++) {
     tm_op *alloc = p->bufs[i].def;
