@@ -589,6 +589,8 @@ static int lower_conv(lw_lower *W, tm_op *op, bool depthwise) {
                     .dh = dh, .dw = dw, .pt = pt, .pl = pl, .in_off = in_off, .zp_out = zp_out, .lo = lo, .hi = hi,
                     .rq = &rq, .name = depthwise ? "dwconv" : "conv"};
   bool dsp = !flt && !rq.wide && !sp.on && !conv_res && !lw_is_packed_i4(w) && W->M->kernels;
+  int dsp_dw = dsp && depthwise ? lw_lower_dsp_depthwise(W, op, &dc) : 1; /* lower_dsp_depthwise.c; 1: not taken */
+  if (dsp_dw <= 0) return dsp_dw;
   if (dsp && lw_dsp_applies(&dc)) return lw_lower_dsp_conv(W, op, &dc);
   tm_value *xm = lw_in(W, x), *wm = sp.on ? NULL : lw_in_weights(W, w), *bm = b ? lw_in(W, b) : NULL;
   if (!flt) {

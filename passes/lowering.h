@@ -338,6 +338,10 @@ typedef struct lw_dsp_conv {
 } lw_dsp_conv;
 bool lw_dsp_applies(const lw_dsp_conv *c);
 int lw_lower_dsp_conv(lw_lower *W, tm_op *op, const lw_dsp_conv *c);
+/* lower_dsp_depthwise.c: a depthwise_conv2d of depth multiplier 1, KH x 3 kernels and
+ * stride 1 on DSP targets (two outputs per step); 0, -1 after an error, or 1 when it does
+ * not take the op (nothing emitted: the caller lowers it). */
+int lw_lower_dsp_depthwise(lw_lower *W, tm_op *op, const lw_dsp_conv *c);
 
 int lw_lower_batch_matmul(lw_lower *W, tm_op *op);   /* lower_matmul.c */
 int lw_lower_transpose_conv(lw_lower *W, tm_op *op); /* lower_matmul.c */

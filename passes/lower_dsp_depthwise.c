@@ -1,0 +1,242 @@
+/* passes/lower_dsp_depthwise.c — int8 depthwise_conv2d of depth multiplier 1 with 3-wide
+ * kernel rows, stride 1 and no dilation along the width, on Arm DSP cores (docs/dsp.md):
+ * two output pixels of a channel per step, two products per SMLAD.
+ *
+ * A channel's input rows go into a small ring of bytes, the left and right padding and
+ * the rows outside the input as the input zero point; the input offset is folded into
+ * bias' = bias + in_off * sum(w) at compile time, so the zero point's products cancel and
+ * every output takes every tap with no bounds check.  For the outputs ox and ox + 1, the
+ * four bytes x0..x3 of a kernel row are one word, E = SXTB16(x) = (x0, x2) and O =
+ * SXTB16(x ROR 8) = (x1, x3):
+ *   out[ox]     += x0 w0 + x1 w1 + x2 w2 = SMLAD(E, (w0, w2)) + lo(O) w1
+ *   out[ox + 1] += x1 w0 + x2 w1 + x3 w2 = SMLAD(O, (w0, w2)) + hi(E) w1
+ * (LLVM makes SMLABB / SMLATB of the single products: their operands are known 16-bit).
+ * The channel's pairs (w0, w2) and w1 of every kernel row stay in registers; a row's sums
+ * go to a scratch and are requantized after it (with the requantization's constants in
+ * the same loop, LLVM spilled).  Integer sums are exact modulo 2^32 in any order:
+ * TFLite's bits.
+ *
+ * Each input row is stored twice in a ring of 2 R rows (R = the kernel's rows span), at u
+ * mod R and u mod R + R, so that the window of an output row is R consecutive rows: one
+ * pointer, the rows at constant offsets.  In place (tm.dw_in_place, as the portable nest):
+ * the output is a view of the input's bytes and channel c writes only channel c; an
+ * output row is written after the input rows it covers went into the ring (checked at
+ * compile time, else the op keeps the portable nest), so the ring is the only scratch. */
+#include "passes/lowering.h"
+
+typedef struct dd {
+  lw_lower *W;
+  lw_fn *F;
+  const lw_dsp_conv *c;
+  int64_t R;      /* the rows a kernel column spans: (KH - 1) * dh + 1 */
+  int64_t Wr;     /* ring row: left padding, the input row, right padding, the last word's bytes */
+  tm_value *xs;   /* the input, 1-D i8 */
+  tm_value *ys;   /* the output, 1-D i8 */
+  tm_value *ring; /* i8 [2 R][Wr] */
+  int64_t KP;     /* weight words per channel: (w0, w2) per kernel row, then w1 of two rows per word */
+  tm_value *wpair, *bias; /* i32 [C][KP]; bias' i32 [C] */
+  tm_value *acc;  /* one output row's sums, i32 [OW] */
+} dd;
+
+/* The weights as the kernel reads them, bias' and the bound of |acc| the short
+ * requantization needs (bias' plus int8 inputs times the weights). */
+static void dd_pack(dd *D) {
+  const lw_dsp_conv *c = D->c;
+  lw_lower *W = D->W;
+  const tm_attr *wv = tm_value_const(c->w), *bv = c->b ? tm_value_const(c->b) : NULL;
+  int64_t C = c->C, KH = c->KH, KP = D->KP;
+  tm_arena *a = tm_ctx_arena(W->ctx);
+  int32_t *pair = TM_NEW_ARRAY(a, int32_t, C * KP), *bias = TM_NEW_ARRAY(a, int32_t, C);
+  int64_t *bound = TM_NEW_ARRAY(a, int64_t, C);
+  for (int64_t o = 0; o < C; o++) {
+    uint32_t sum = bv ? (uint32_t)tm_dense_get_int(bv, o) : 0, mid = 0;
+    int64_t wabs = 0, w[3];
+    for (int64_t ky = 0; ky < KH; ky++) {
+      for (int64_t kx = 0; kx < 3; kx++) {
+        w[kx] = tm_dense_get_int(wv, (ky * 3 + kx) * C + o); /* filters are [1, KH, 3, C] */
+        wabs += w[kx] < 0 ? -w[kx] : w[kx];
+        sum += (uint32_t)c->in_off * (uint32_t)w[kx];
+      }
+      pair[o * KP + ky] = (int32_t)((uint32_t)(uint16_t)(int16_t)w[0] | (uint32_t)(uint16_t)(int16_t)w[2] << 16);
+      mid |= (uint32_t)(uint16_t)(int16_t)w[1] << (ky % 2 * 16);
+      if (ky % 2 || ky == KH - 1) pair[o * KP + KH + ky / 2] = (int32_t)mid, mid = 0;
+    }
+    bias[o] = (int32_t)sum;
+    bound[o] = (bias[o] < 0 ? -(int64_t)bias[o] : bias[o]) + 128 * wabs;
+  }
+  c->rq->bound = bound;
+  lw_fn *F = D->F;
+  D->wpair = lw_get_global(F, lw_global_i32(W->M, "dsp_dw_weights", C * KP, pair, F->loc));
+  D->bias = lw_get_global(F, lw_global_i32(W->M, "dsp_dw_bias", C, bias, F->loc));
+}
+
+/* Stores byte v at ring bytes [at, at + n). */
+static void dd_set(dd *D, tm_value *at, int64_t n, tm_value *v) {
+  lw_fn *F = D->F;
+  lw_for l;
+  lw_for_n(F, &l, n, 0, NULL);
+  tm_value *j = lw_add_idx(F, at, l.iv);
+  lw_store(F, v, D->ring, 1, &j);
+  lw_for_end(F, &l, 0, NULL);
+}
+
+/* A row above or below the input: the zero point, in both copies of ring row at. */
+static void dd_pad_row(dd *D, tm_value *at) {
+  tm_value *zp = lw_cint(D->F, lw_i8(D->F), -D->c->in_off);
+  dd_set(D, at, D->c->Wi, zp);
+  dd_set(D, lw_affine(D->F, at, 1, D->R * D->Wr), D->c->Wi, zp);
+}
+
+/* Padded input row u (input row u - pt) of channel ch into ring rows u mod R and u mod R
+ * + R. */
+static void dd_fill(dd *D, tm_value *ch, tm_value *u) {
+  lw_fn *F = D->F;
+  const lw_dsp_conv *c = D->c;
+  tm_value *slot = lw_op2(F, "arith.remui", u, lw_cidx(F, D->R));
+  tm_value *at = lw_affine(F, slot, D->Wr, c->pl), *iy = lw_affine(F, u, 1, -c->pt);
+  /* rows that may be outside the input take a branch; the first rows (constants) are
+   * known to be inside or outside */
+  const tm_attr *uc = tm_value_const(u);
+  bool pad_y = c->pt > 0 || c->OH - 1 + D->R - 1 - c->pt >= c->H;
+  if (uc && (uc->u.i < c->pt || uc->u.i >= c->pt + c->H)) {
+    dd_pad_row(D, at);
+    return;
+  }
+  if (uc) pad_y = false;
+  lw_if in;
+  if (pad_y)
+    lw_if_begin(F, &in, lw_andi(F, lw_cmpi(F, LW_SGE, iy, lw_cidx(F, 0)), lw_cmpi(F, LW_SLT, iy, lw_cidx(F, c->H))),
+                0, NULL);
+  lw_for l;
+  lw_for_n(F, &l, c->Wi, 0, NULL);
+  tm_value *xi = lw_add_idx(F, lw_affine(F, lw_add_idx(F, lw_affine(F, iy, c->Wi, 0), l.iv), c->C, 0), ch);
+  tm_value *v = lw_load(F, D->xs, 1, &xi), *j = lw_add_idx(F, at, l.iv), *j2 = lw_affine(F, j, 1, D->R * D->Wr);
+  lw_store(F, v, D->ring, 1, &j);
+  lw_store(F, v, D->ring, 1, &j2);
+  lw_for_end(F, &l, 0, NULL);
+  if (pad_y) {
+    lw_if_else(F, &in, 0, NULL);
+    dd_pad_row(D, at);
+    lw_if_end(F, &in, 0, NULL);
+  }
+}
+
+/* A channel's constants: its weight words, bias' and requantization. */
+typedef struct dd_chan {
+  tm_value *ch, *w[25 + 13], *bias; /* KP <= 38 words (KH <= 25) */
+  lw_rq_ch rq;
+} dd_chan;
+
+/* The signed half h of x, as i32 (LLVM folds it into SMLAxy). */
+static tm_value *dd_half(lw_fn *F, tm_value *x, int h) {
+  tm_value *c16 = lw_ci32(F, 16);
+  return lw_shrsi(F, h ? x : lw_shli(F, x, c16), c16);
+}
+
+/* The sums of outputs ox (and ox + 1 when two) of the row whose window starts at ring
+ * byte `win`, into D->acc. */
+static void dd_pixels(dd *D, const dd_chan *k, tm_value *win, tm_value *ox, bool two) {
+  lw_fn *F = D->F;
+  const lw_dsp_conv *c = D->c;
+  tm_value *acc[2] = {k->bias, k->bias};
+  for (int64_t ky = 0; ky < c->KH; ky++) {
+    tm_value *ld[] = {D->ring, lw_add_idx(F, win, lw_affine(F, ox, 1, ky * c->dh * D->Wr))};
+    tm_value *x = lw_op(F, "armdsp.load_word", lw_i32(F), 2, ld, 0, NULL);
+    tm_named_attr rot = {tm_intern_cstr(D->W->ctx, "rotate"), tm_attr_int(D->W->ctx, lw_i64(F), 8)};
+    tm_value *e = lw_op(F, "armdsp.sxtb16", lw_i32(F), 1, &x, 0, NULL);
+    tm_value *o = lw_op(F, "armdsp.sxtb16", lw_i32(F), 1, &x, 1, &rot);
+    /* w1 of this row: a half of a word of two rows' (SMLAxB or SMLAxT) */
+    tm_value *w1 = dd_half(F, k->w[c->KH + ky / 2], (int)(ky % 2));
+    tm_value *m0[] = {e, k->w[ky], acc[0]}, *m1[] = {o, k->w[ky], acc[1]};
+    acc[0] = lw_addi(F, lw_op(F, "armdsp.smlad", lw_i32(F), 3, m0, 0, NULL), lw_muli(F, dd_half(F, o, 0), w1));
+    if (two) acc[1] = lw_addi(F, lw_op(F, "armdsp.smlad", lw_i32(F), 3, m1, 0, NULL), lw_muli(F, dd_half(F, e, 1), w1));
+  }
+  lw_store(F, acc[0], D->acc, 1, &ox);
+  if (two) {
+    tm_value *ox1 = lw_affine(F, ox, 1, 1);
+    lw_store(F, acc[1], D->acc, 1, &ox1);
+  }
+}
+
+/* Output row oy of channel k from its sums: the one place the kernel requantizes. */
+static void dd_store_row(dd *D, const dd_chan *k, tm_value *oy) {
+  lw_fn *F = D->F;
+  const lw_dsp_conv *c = D->c;
+  lw_for lx;
+  lw_for_n(F, &lx, c->OW, 0, NULL);
+  tm_value *v = lw_requant_apply(F, c->rq, &k->rq, lw_load(F, D->acc, 1, &lx.iv), c->lo, c->hi, lw_i8(F));
+  tm_value *i = lw_add_idx(F, lw_affine(F, lw_add_idx(F, lw_affine(F, oy, c->OW, 0), lx.iv), c->C, 0), k->ch);
+  lw_store(F, v, D->ys, 1, &i);
+  lw_for_end(F, &lx, 0, NULL);
+}
+
+/* Input rows read while filling the ring for output row r (r >= 1) come after the last
+ * input row output rows 0..r-1 overwrite in place. */
+static bool dd_in_place_ok(const dd *D) {
+  const lw_dsp_conv *c = D->c;
+  for (int64_t r = 1; r < c->OH; r++) {
+    int64_t iy = r + D->R - 1 - c->pt; /* the one row output row r brings */
+    if (iy >= 0 && iy < c->H && iy <= (r * c->OW - 1) / c->Wi) return false;
+  }
+  return true;
+}
+
+int lw_lower_dsp_depthwise(lw_lower *W, tm_op *op, const lw_dsp_conv *c) {
+  if (W->M->kernels != LW_KERNELS_DSP || !c->depthwise || c->residual || c->N != 1 || c->O != c->C ||
+      c->KW != 3 || c->sw != 1 || c->dw != 1 || c->sh != 1 || c->KH > 25 || !tm_value_const(c->w) ||
+      (c->b && !tm_value_const(c->b)))
+    return 1;
+  dd D = {.W = W, .F = lw_fn_of(W), .c = c, .R = (c->KH - 1) * c->dh + 1, .KP = c->KH + (c->KH + 1) / 2};
+  lw_fn *F = D.F;
+  /* the last output's word reads columns OW - 1 .. OW + 2 */
+  D.Wr = c->pl + c->Wi > c->OW + 3 ? c->pl + c->Wi : c->OW + 3;
+  lw_buf xb = lw_in_buf(W, c->x);
+  const tm_type *yt = lw_memref_of(W->ctx, c->y->type);
+  /* in place as the portable nest would be (lower_nn.c's lower_dw_special) */
+  bool in_place = tm_op_attr(op, "tm.dw_in_place") && xb.raw && !lw_is_returned(W, c->y) &&
+                  tm_type_bytes(yt) <= tm_type_bytes(xb.raw->type) && c->OH * c->OW <= c->H * c->Wi;
+  if (in_place && !dd_in_place_ok(&D)) return 1;
+
+  dd_pack(&D);
+  lw_requant_materialize(W, c->rq, c->name, c->zp_out);
+  D.xs = lw_flat(W, xb);
+  if (in_place) {
+    tm_value *ops[] = {xb.raw, lw_cidx(F, 0)};
+    lw_bind(W, c->y, (lw_buf){lw_op(F, "memref.view", yt, 2, ops, 0, NULL), xb.raw});
+  } else {
+    lw_out(W, c->y);
+  }
+  D.ys = lw_flat(W, lw_in_buf(W, c->y));
+  int64_t nring = 2 * D.R * D.Wr;
+  D.ring = lw_scratch(W, tm_type_memref(W->ctx, lw_i8(F), 1, &nring)).mem;
+  D.acc = lw_scratch(W, tm_type_memref(W->ctx, lw_i32(F), 1, &c->OW)).mem;
+  /* the padding columns, never overwritten */
+  dd_set(&D, lw_cidx(F, 0), nring, lw_cint(F, lw_i8(F), -c->in_off));
+
+  lw_for lc;
+  lw_for_n(F, &lc, c->C, 0, NULL);
+  dd_chan k = {.ch = lc.iv};
+  for (int64_t j = 0; j < D.KP; j++) {
+    tm_value *i = lw_affine(F, k.ch, D.KP, j);
+    k.w[j] = lw_load(F, D.wpair, 1, &i);
+  }
+  k.bias = lw_load(F, D.bias, 1, &k.ch);
+  lw_requant_params(F, c->rq, k.ch, &k.rq);
+  /* padded rows 0 .. R - 2 first; then output row oy brings row oy + R - 1 */
+  for (int64_t u = 0; u < D.R - 1; u++) dd_fill(&D, k.ch, lw_cidx(F, u));
+  lw_for ly;
+  lw_for_n(F, &ly, c->OH, 0, NULL);
+  dd_fill(&D, k.ch, lw_affine(F, ly.iv, 1, D.R - 1));
+  tm_value *win = lw_affine(F, lw_op2(F, "arith.remui", ly.iv, lw_cidx(F, D.R)), D.Wr, 0);
+  if (c->OW / 2) {
+    lw_for lx;
+    lw_for_n(F, &lx, c->OW / 2, 0, NULL);
+    dd_pixels(&D, &k, win, lw_affine(F, lx.iv, 2, 0), true);
+    lw_for_end(F, &lx, 0, NULL);
+  }
+  if (c->OW % 2) dd_pixels(&D, &k, win, lw_cidx(F, c->OW - 1), false);
+  dd_store_row(&D, &k, ly.iv);
+  lw_for_end(F, &ly, 0, NULL);
+  lw_for_end(F, &lc, 0, NULL);
+  return 0;
+}
