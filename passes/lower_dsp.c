@@ -1,5 +1,6 @@
-/* passes/lower_dsp.c — register-blocked int8 conv2d (and conv2d_add), depthwise_conv2d
- * with one input channel and fully_connected for the targets that have them
+/* passes/lower_dsp.c — register-blocked int8 conv2d (and conv2d_add, and the convolution
+ * of conv2d_fc), depthwise_conv2d with one input channel and fully_connected for the
+ * targets that have them
  * (targets.def): on Arm DSP cores as armdsp ops (ir/ops_armdsp.def: one 32-bit load of
  * four weights, two SXTB16, SMLADs on halfword pairs), on RV32 (no DSP, 31 registers) as
  * the same blocking with byte loads and multiplies.  docs/dsp.md.
@@ -67,6 +68,10 @@ static int dk_store(dk *D, tm_value *acc, tm_value *o, tm_value *pix, tm_value *
   lw_fn *F = D->F;
   const lw_dsp_conv *c = D->c;
   tm_value *v = lw_requantize(F, c->rq, o, acc, c->lo, c->hi, lw_i8(F));
+  if (c->fc) {
+    lw_fc_sink_add(D->W, c->fc, v, D->flat ? pix : lw_add_idx(F, lw_affine(F, oy, c->OW, 0), ox), o);
+    return 0;
+  }
   if (D->flat) {
     tm_value *i = lw_add_idx(F, lw_affine(F, pix, c->O, 0), o);
     lw_store(F, v, D->ym, 1, &i);
@@ -422,7 +427,7 @@ static int64_t dk_dead_rows(dk *D, int64_t bytes, int64_t *r1) {
   const lw_dsp_conv *c = D->c;
   lw_lower *W = D->W;
   tm_value *x = c->x;
-  if (D->flat || c->residual || c->N != 1 || lw_is_returned(W, c->y) || !x->def || !last_use(x, D->op) ||
+  if (D->flat || c->residual || c->fc || c->N != 1 || lw_is_returned(W, c->y) || !x->def || !last_use(x, D->op) ||
       tm_op_is(x->def, "tm.reshape") || tm_op_is(x->def, "tm.squeeze"))
     return -1;
   lw_buf xb = lw_in_buf(W, x), yb = lw_in_buf(W, c->y);
@@ -471,7 +476,7 @@ int lw_lower_dsp_conv(lw_lower *W, tm_op *op, const lw_dsp_conv *c) {
    * input of a flat product, which reads a block's pixels (into the scratch) before it
    * writes their outputs, no more bytes than their inputs (O <= C), so that they never
    * reach a pixel still to be read. */
-  tm_value *over = D.flat && !D.direct && c->O <= c->C ? c->x : NULL;
+  tm_value *over = D.flat && !D.direct && c->O <= c->C && !c->fc ? c->x : NULL;
   /* Or over a residual input whose last use this is: each of its elements is read just
    * before the output element at its index is stored. */
   if (c->residual && tm_op_operand(op, 3) != c->x) over = tm_op_operand(op, 3);
@@ -483,10 +488,10 @@ int lw_lower_dsp_conv(lw_lower *W, tm_op *op, const lw_dsp_conv *c) {
       tm_type_bytes(yt) <= tm_type_bytes(ob.raw->type)) {
     tm_value *ops[] = {ob.raw, lw_cidx(F, 0)};
     lw_bind(W, c->y, (lw_buf){lw_op(F, "memref.view", yt, 2, ops, 0, NULL), ob.raw});
-  } else {
+  } else if (!c->fc) {
     lw_out(W, c->y);
   }
-  D.ym = D.flat ? lw_flat(W, lw_in_buf(W, c->y)) : lw_in(W, c->y);
+  if (!c->fc) D.ym = D.flat ? lw_flat(W, lw_in_buf(W, c->y)) : lw_in(W, c->y);
   int64_t r1 = 0;
   tm_value *xi = NULL;
   if (!D.direct) {

@@ -121,10 +121,9 @@ typedef struct dw {
   int fact;
   bool loop_border; /* tm.dw_loop_border: taps as loops outside the interior (less flash) */
   tm_value *adjg; /* per output channel: bias + in_off * (sum of its taps), when the weights are constants */
-  struct fc_sink *fc; /* tm.depthwise_conv2d_fc (int8): the values go to the FC's sums */
+  lw_fc_sink *fc; /* tm.depthwise_conv2d_fc (int8): the values go to the FC's sums */
 } dw_kernel;
 
-static void fc_sink_add(lw_lower *W, struct fc_sink *s, tm_value *v, tm_value *oy, tm_value *ox, tm_value *oc);
 
 /* What the taps and the epilogue of one output channel use: hoisted out of the spatial
  * loops when the channel loop is outermost. */
@@ -281,7 +280,7 @@ static void dw_region(dw_kernel *D, dw_chan *ch, tm_value *n, int64_t ya, int64_
   dw_chan *c = ch ? ch : &inner;
   tm_value *r = dw_point(D, c, n, ly.iv, lx.iv, ya, yb, xa, xb);
   if (D->fc) {
-    fc_sink_add(D->W, D->fc, r, ly.iv, lx.iv, c->oc);
+    lw_fc_sink_add(D->W, D->fc, r, lw_add_idx(F, lw_affine(F, ly.iv, D->OW, 0), lx.iv), c->oc);
   } else if (D->tmp) {
     tm_value *ti[] = {ly.iv, lx.iv};
     lw_store(F, r, D->tmp, 2, ti);
@@ -460,13 +459,13 @@ static int fc_setup(lw_lower *W, tm_op *op, const tm_type *x_type, tm_value *w, 
  * batch row), in its order for float (the generic nest visits the result in flat NHWC
  * order; int32 sums do not depend on it), then the FC's bias (float: last) and
  * requantization (fc_sink_end). */
-typedef struct fc_sink {
+struct lw_fc_sink {
   fc_params p;
   tm_value *w, *wm, *bm, *acc;
-  int64_t O, OW, C; /* FC outputs; conv result width and channels (the flat index) */
-} fc_sink;
+  int64_t O, C; /* FC outputs; conv result channels (the flat index) */
+};
 
-static int fc_sink_begin(lw_lower *W, tm_op *op, const tm_type *conv_t, fc_sink *s) {
+static int fc_sink_begin(lw_lower *W, tm_op *op, const tm_type *conv_t, lw_fc_sink *s) {
   lw_fn *F = lw_fn_of(W);
   tm_value *w = tm_op_operand(op, 3), *b = tm_op_operand(op, 4);
   if (fc_setup(W, op, conv_t, w, b, tm_op_result(op, 0), false, &s->p)) return -1;
@@ -475,7 +474,7 @@ static int fc_sink_begin(lw_lower *W, tm_op *op, const tm_type *conv_t, fc_sink 
     lw_requant_materialize(W, &s->p.rq, "fc", s->p.zp_out);
   }
   s->w = w, s->wm = lw_in_weights(W, w), s->bm = lw_in(W, b);
-  s->O = w->type->dims[0], s->OW = conv_t->dims[2], s->C = conv_t->dims[3];
+  s->O = w->type->dims[0], s->C = conv_t->dims[3];
   s->acc = lw_scratch(W, tm_type_memref(W->ctx, s->p.acc_t, 1, &s->O)).mem;
   loop lo;
   loop_begin(F, &lo, s->O, 0, NULL);
@@ -485,10 +484,10 @@ static int fc_sink_begin(lw_lower *W, tm_op *op, const tm_type *conv_t, fc_sink 
   return 0;
 }
 
-static void fc_sink_add(lw_lower *W, fc_sink *s, tm_value *v, tm_value *oy, tm_value *ox, tm_value *oc) {
+void lw_fc_sink_add(lw_lower *W, lw_fc_sink *s, tm_value *v, tm_value *pixel, tm_value *oc) {
   lw_fn *F = lw_fn_of(W);
   fc_params *p = &s->p;
-  tm_value *flat = lw_add_idx(F, lw_affine(F, lw_add_idx(F, lw_affine(F, oy, s->OW, 0), ox), s->C, 0), oc);
+  tm_value *flat = lw_add_idx(F, lw_affine(F, pixel, s->C, 0), oc);
   tm_value *xv = p->flt ? v : lw_int_to(F, v, p->acc_t);
   if (!p->flt && p->in_off) xv = lw_addi(F, xv, lw_cint(F, p->acc_t, p->in_off));
   loop lo;
@@ -505,7 +504,7 @@ static void fc_sink_add(lw_lower *W, fc_sink *s, tm_value *v, tm_value *oy, tm_v
   loop_end0(F, &lo);
 }
 
-static void fc_sink_end(lw_lower *W, fc_sink *s, tm_value *y) {
+static void fc_sink_end(lw_lower *W, lw_fc_sink *s, tm_value *y) {
   lw_fn *F = lw_fn_of(W);
   fc_params *p = &s->p;
   lw_out(W, y);
@@ -588,10 +587,18 @@ static int lower_conv(lw_lower *W, tm_op *op, bool depthwise) {
                     .H = H, .Wi = Wi, .C = C, .O = O, .KH = KH, .KW = KW, .OH = OH, .OW = OW, .sh = sh, .sw = sw,
                     .dh = dh, .dw = dw, .pt = pt, .pl = pl, .in_off = in_off, .zp_out = zp_out, .lo = lo, .hi = hi,
                     .rq = &rq, .name = depthwise ? "dwconv" : "conv"};
-  bool dsp = !flt && !rq.wide && !sp.on && !conv_res && !lw_is_packed_i4(w) && W->M->kernels;
-  int dsp_dw = dsp && depthwise ? lw_lower_dsp_depthwise(W, op, &dc) : 1; /* lower_dsp_depthwise.c; 1: not taken */
+  bool dsp = !flt && !rq.wide && !sp.on && !lw_is_packed_i4(w) && W->M->kernels;
+  int dsp_dw = dsp && depthwise && !conv_res ? lw_lower_dsp_depthwise(W, op, &dc) : 1; /* 1: not taken */
   if (dsp_dw <= 0) return dsp_dw;
-  if (dsp && lw_dsp_applies(&dc)) return lw_lower_dsp_conv(W, op, &dc);
+  lw_fc_sink fs;
+  if (dsp && lw_dsp_applies(&dc)) {
+    if (!conv_res) return lw_lower_dsp_conv(W, op, &dc);
+    if (fc_sink_begin(W, op, yt, &fs)) return -1;
+    dc.fc = &fs;
+    if (lw_lower_dsp_conv(W, op, &dc)) return -1;
+    fc_sink_end(W, &fs, y);
+    return 0;
+  }
   tm_value *xm = lw_in(W, x), *wm = sp.on ? NULL : lw_in_weights(W, w), *bm = b ? lw_in(W, b) : NULL;
   if (!flt) {
     lw_requant_bound_weights(W, &rq, w, b, depthwise, INT64_C(1) << xq.storage->width);
@@ -599,7 +606,6 @@ static int lower_conv(lw_lower *W, tm_op *op, bool depthwise) {
   }
   /* the fused op's int8 sums do not depend on the order the conv's values come in; its
    * float sums do, so float keeps the generic nest's flat order */
-  fc_sink fs;
   bool special = depthwise && tm_op_attr(op, "tm.dw_channel_loop") && !(conv_res && flt);
   if (conv_res && fc_sink_begin(W, op, yt, &fs)) return -1;
   if (special) {
@@ -700,7 +706,7 @@ static int lower_conv(lw_lower *W, tm_op *op, bool depthwise) {
     r = lw_requantize(F, &rq, oc, acc, lo, hi, oq.storage);
   }
   if (conv_type && !(r = lw_residual_add(W, op, r, 4, yi))) return -1;
-  if (conv_res) fc_sink_add(W, &fs, r, ly.iv, lx.iv, oc);
+  if (conv_res) lw_fc_sink_add(W, &fs, r, lw_add_idx(F, lw_affine(F, ly.iv, OW, 0), lx.iv), oc);
   else lw_store(F, r, ym, 4, yi);
   if (depthwise) loop_end0(F, &lm);
   loop_end0(F, &lc);

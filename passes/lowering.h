@@ -327,6 +327,11 @@ tm_value *lw_mbqm_bounded(lw_fn *F, tm_value *x, int64_t bound, int32_t q, int s
  * more). */
 enum lw_kernels { LW_KERNELS_PORTABLE, LW_KERNELS_DSP, LW_KERNELS_SCALAR };
 int lw_target_kernels(const char *name);
+/* tm.conv2d_fc / tm.depthwise_conv2d_fc (lower_nn.c): the FULLY_CONNECTED's sums, which
+ * the conv's kernel feeds value by value (the conv's result at flat pixel oy * OW + ox,
+ * channel oc) in place of storing it. */
+typedef struct lw_fc_sink lw_fc_sink;
+void lw_fc_sink_add(lw_lower *W, lw_fc_sink *s, tm_value *v, tm_value *pixel, tm_value *oc);
 typedef struct lw_dsp_conv {
   tm_value *x, *w, *b, *y;
   bool depthwise, residual;
@@ -335,6 +340,7 @@ typedef struct lw_dsp_conv {
   int32_t lo, hi;
   lw_requant *rq;   /* per output channel; the kernel bounds and materializes it */
   const char *name; /* of its tables */
+  lw_fc_sink *fc;   /* a fused FULLY_CONNECTED takes the values (y is its result) */
 } lw_dsp_conv;
 bool lw_dsp_applies(const lw_dsp_conv *c);
 int lw_lower_dsp_conv(lw_lower *W, tm_op *op, const lw_dsp_conv *c);
