@@ -11,9 +11,11 @@
  *     constant (SMMULR on Arm), 2 acc fitting in 32 bits;
  *   RoundingDivideByPOT(h, r), r >= 1: (h >> r) + ((h & mask) > (mask >> 1) + (h < 0)),
  *     i.e. round half up for h >= 0 and half down for h < 0, is floor((h + 2^(r-1) +
- *     (h >> 31)) / 2^r) (h >> 31 = -1 for h < 0), and adding zp there gives + zp:
- *     (h + addend + (h >> 31)) >> r with addend = 2^(r-1) + zp * 2^r, when no sum
- *     leaves the int32 range (|h| <= B q / 2^31 + 1); else zp is added after.
+ *     (h >> 31)) / 2^r) (h >> 31 = -1 for h < 0).  acc >> 31 serves as well (one
+ *     multiply fewer): h has acc's sign except h = 0 for a small negative acc, where
+ *     either term gives 0.  Adding zp there gives + zp: (h + addend + (acc >> 31)) >> r
+ *     with addend = 2^(r-1) + zp * 2^r, when no sum leaves the int32 range (|h| <=
+ *     B q / 2^31 + 1); else zp is added after.
  * Otherwise (unknown bound, a left shift, int64 accumulators) the generic helpers. */
 #include <stdlib.h>
 
@@ -124,7 +126,10 @@ static tm_value *emit_short(lw_fn *F, tm_value *acc, tm_value *q, tm_value *s, t
   tm_value *a2 = lw_cast(F, "arith.extsi", lw_shli(F, acc, lw_ci32(F, 1)), i64);
   tm_value *prod = lw_muli(F, a2, lw_cast(F, "arith.extsi", q, i64));
   tm_value *h = lw_cast(F, "arith.trunci", lw_shrsi(F, lw_addi(F, prod, lw_ci64(F, INT64_C(1) << 31)), lw_ci64(F, 32)), i32);
-  if (round) return lw_shrsi(F, lw_addi(F, lw_addi(F, h, add), lw_shrsi(F, h, lw_ci32(F, 31))), s);
+  if (round) {
+    tm_value *t = lw_addi(F, h, add); /* one statement each: the IR's order is the compiler's */
+    return lw_shrsi(F, lw_addi(F, t, lw_shrsi(F, acc, lw_ci32(F, 31))), s);
+  }
   return add ? lw_addi(F, h, add) : h;
 }
 

@@ -98,7 +98,7 @@ TEST(LoweringQuant, MultiplyByQuantizedMultiplier) {
 }
 
 // The short form passes/lower_requant.c emits when |acc| < 2^30, q >= 0 and shift = -r <= 0:
-// hi32(2 acc * q + 2^31), then (h + 2^(r-1) + zp * 2^r + (h >> 31)) >> r (r >= 1) or
+// hi32(2 acc * q + 2^31), then (h + 2^(r-1) + zp * 2^r + (acc >> 31)) >> r (r >= 1) or
 // h + zp (r = 0), equals MBQM(acc, q, shift) + zp.  Checked at the edges and on random
 // values (a fixed-seed LCG: the same cases every run).
 int32_t short_form(int32_t acc, int32_t q, int r, int32_t zp) {
@@ -106,7 +106,7 @@ int32_t short_form(int32_t acc, int32_t q, int r, int32_t zp) {
   int32_t h = (int32_t)(p >> 32);
   if (r == 0) return h + zp;
   int64_t addend = (INT64_C(1) << (r - 1)) + (int64_t)zp * (INT64_C(1) << r);
-  return (int32_t)((h + addend + (h < 0 ? -1 : 0)) >> r);
+  return (int32_t)((h + addend + (acc < 0 ? -1 : 0)) >> r);
 }
 
 TEST(LoweringQuant, ShortRequantizationIsMultiplyByQuantizedMultiplier) {
