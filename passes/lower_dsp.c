@@ -387,6 +387,7 @@ static void dk_pack(dk *D, const tm_attr *wv, const tm_attr *bv) {
     bias[o] = (int32_t)sum;
     /* the sums are bias' plus products of int8 inputs (padding: the zero point) */
     bound[o] = (bias[o] < 0 ? -(int64_t)bias[o] : bias[o]) + 128 * wabs;
+    if (!wabs) lw_requant_fix(W, c->rq, o, bias[o]);
   }
   c->rq->bound = bound;
   lw_fn *F = D->F;

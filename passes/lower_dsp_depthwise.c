@@ -63,6 +63,7 @@ static void dd_pack(dd *D) {
     }
     bias[o] = (int32_t)sum;
     bound[o] = (bias[o] < 0 ? -(int64_t)bias[o] : bias[o]) + 128 * wabs;
+    if (!wabs) lw_requant_fix(W, c->rq, o, bias[o]);
   }
   c->rq->bound = bound;
   lw_fn *F = D->F;

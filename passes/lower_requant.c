@@ -18,6 +18,7 @@
  *     B q / 2^31 + 1); else zp is added after.
  * Otherwise (unknown bound, a left shift, int64 accumulators) the generic helpers. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "passes/lowering.h"
 
@@ -53,19 +54,51 @@ void lw_requant_bound_weights(lw_lower *W, lw_requant *r, const tm_value *w, con
     /* depthwise filters are [1, KH, KW, O]: channel c every n-th value; others [O, ...] */
     for (int64_t i = 0; i < per; i++) s += llabs(tm_dense_get_int(wv, depthwise ? i * n + c : c * per + i));
     bound[c] = s * xmax + (bv ? llabs(tm_dense_get_int(bv, c)) : 0);
+    if (!s) lw_requant_fix(W, r, c, bv ? (int32_t)tm_dense_get_int(bv, c) : 0);
   }
   r->bound = bound;
 }
 
-/* Whether every channel takes the short form (one form for all: one loop body), and
+void lw_requant_fix(lw_lower *W, lw_requant *r, int64_t c, int32_t acc) {
+  if (!r->fixed) {
+    r->fixed = TM_NEW_ARRAY(tm_ctx_arena(W->ctx), int32_t, r->n);
+    r->fixed_mask = TM_NEW_ARRAY(tm_ctx_arena(W->ctx), bool, r->n);
+    memset((bool *)r->fixed_mask, 0, (size_t)r->n * sizeof(bool));
+  }
+  ((int32_t *)r->fixed)[c] = acc, ((bool *)r->fixed_mask)[c] = true;
+}
+
+static bool is_fixed(const lw_requant *r, int64_t c) { return r->fixed_mask && r->fixed_mask[c]; }
+
+/* The multiplier and right shift of channel c in the short form.  A channel of
+ * multiplier 0 (QuantizeMultiplier(0) = (0, 0)) gives h = 0 with any shift, so it takes
+ * the others' kind: one form for all channels, one loop body.  So does a fixed channel
+ * (its constant result in the addend, below), with multiplier 0: its sums may be too
+ * large for 2 acc (TFLite models give dead channels biases of 2^30). */
+static int32_t q_of(const lw_requant *r, int64_t c) { return is_fixed(r, c) ? 0 : r->q[c]; }
+static int64_t rshift_of(const lw_requant *r, int64_t c) {
+  return q_of(r, c) ? -(int64_t)r->shift[c] : r->round;
+}
+
+/* Whether every channel takes the short form (and r->round: with a rounding shift), and
  * whether zp fits in the addend. */
-static bool short_form(const lw_requant *r, int64_t zp, bool *fold_zp) {
+static bool short_form(lw_requant *r, int64_t zp, bool *fold_zp) {
   if (r->wide || !r->bound) return false;
-  bool round = r->shift[0] < 0;
+  r->round = false;
+  for (int64_t c = 0; c < r->n; c++)
+    if (q_of(r, c)) {
+      r->round = r->shift[c] < 0;
+      break;
+    }
   *fold_zp = true;
   for (int64_t c = 0; c < r->n; c++) {
-    int64_t rr = -(int64_t)r->shift[c];
-    if (r->q[c] < 0 || rr < 0 || (rr > 0) != round || r->bound[c] >= INT64_C(1) << 30) return false;
+    int64_t rr = rshift_of(r, c);
+    if (is_fixed(r, c)) { /* h = 0; addend 2^r k + 2^(r-1) (+ zp 2^r), r <= 1 */
+      int64_t k = tm_fx_mbqm(r->fixed[c], r->q[c], r->shift[c]);
+      if (llabs(k) + llabs(zp) + 1 > (INT32_MAX >> 2)) return false;
+      continue;
+    }
+    if (r->q[c] < 0 || rr < 0 || (rr > 0) != r->round || r->bound[c] >= INT64_C(1) << 30) return false;
     int64_t h = ((r->bound[c] * r->q[c]) >> 31) + 1, half = rr ? INT64_C(1) << (rr - 1) : 0;
     if (h + half + 1 > INT32_MAX) return false;
     if (h + half + llabs(zp) * (INT64_C(1) << rr) + 1 > INT32_MAX) *fold_zp = false;
@@ -74,20 +107,31 @@ static bool short_form(const lw_requant *r, int64_t zp, bool *fold_zp) {
 }
 
 static int32_t addend(const lw_requant *r, int64_t c) {
-  int64_t rr = -(int64_t)r->shift[c], a = rr ? INT64_C(1) << (rr - 1) : 0;
+  int64_t rr = rshift_of(r, c), a = rr ? INT64_C(1) << (rr - 1) : 0;
+  if (is_fixed(r, c)) a += tm_fx_mbqm(r->fixed[c], r->q[c], r->shift[c]) * (INT64_C(1) << rr);
   return (int32_t)(a + (r->zp_folded ? r->zp * (INT64_C(1) << rr) : 0));
 }
 
 void lw_requant_materialize(lw_lower *W, lw_requant *r, const char *base, int64_t zp) {
   r->zp = zp;
   r->short_form = short_form(r, zp, &r->zp_folded);
-  r->round = r->short_form && r->shift[0] < 0;
+  r->round &= r->short_form;
+  r->use_add = r->short_form && r->round;
   r->uniform = true;
-  for (int64_t i = 1; i < r->n; i++) r->uniform &= r->q[i] == r->q[0] && r->shift[i] == r->shift[0];
+  for (int64_t i = 0; i < r->n; i++) {
+    r->uniform &= r->q[i] == r->q[0] && r->shift[i] == r->shift[0] && !(r->short_form && is_fixed(r, i));
+    r->use_add |= r->short_form && addend(r, i) != 0;
+  }
   if (r->uniform) return;
   lw_fn *F = lw_fn_of(W);
   tm_ctx *ctx = W->ctx;
-  r->qg = lw_get_global(F, lw_global_i32(W->M, tm_arena_printf(ctx, "%s_multiplier", base), r->n, r->q, F->loc));
+  const int32_t *q = r->q;
+  if (r->short_form && r->fixed) {
+    int32_t *qe = TM_NEW_ARRAY(tm_ctx_arena(ctx), int32_t, r->n);
+    for (int64_t c = 0; c < r->n; c++) qe[c] = q_of(r, c);
+    q = qe;
+  }
+  r->qg = lw_get_global(F, lw_global_i32(W->M, tm_arena_printf(ctx, "%s_multiplier", base), r->n, q, F->loc));
   if (!r->short_form) {
     r->sg = lw_get_global(F, lw_global_i32(W->M, tm_arena_printf(ctx, "%s_shift", base), r->n, r->shift, F->loc));
     return;
@@ -95,7 +139,7 @@ void lw_requant_materialize(lw_lower *W, lw_requant *r, const char *base, int64_
   /* right shifts as bytes (0..31), the addends as words */
   int8_t *rs = TM_NEW_ARRAY(tm_ctx_arena(ctx), int8_t, r->n);
   int32_t *add = TM_NEW_ARRAY(tm_ctx_arena(ctx), int32_t, r->n);
-  for (int64_t c = 0; c < r->n; c++) rs[c] = (int8_t)-r->shift[c], add[c] = addend(r, c);
+  for (int64_t c = 0; c < r->n; c++) rs[c] = (int8_t)rshift_of(r, c), add[c] = addend(r, c);
   const tm_type *t = tm_type_tensor(ctx, lw_i8(F), 1, &r->n);
   r->sg = lw_get_global(F, lw_global(W->M, tm_arena_printf(ctx, "%s_rshift", base),
                                     tm_attr_dense(ctx, t, false, rs, (size_t)r->n), F->loc));
@@ -115,7 +159,7 @@ void lw_requant_params(lw_fn *F, const lw_requant *r, tm_value *ch, lw_rq_ch *p)
     p->s = r->uniform ? lw_ci32(F, r->shift[0]) : lw_load(F, r->sg, 1, &ch);
     return;
   }
-  p->s = r->uniform ? lw_ci32(F, -r->shift[0]) : lw_int_to(F, lw_load(F, r->sg, 1, &ch), lw_i32(F));
+  p->s = r->uniform ? lw_ci32(F, (int32_t)rshift_of(r, 0)) : lw_int_to(F, lw_load(F, r->sg, 1, &ch), lw_i32(F));
   p->add = r->uniform ? lw_ci32(F, addend(r, 0)) : lw_load(F, r->ag, 1, &ch);
 }
 
@@ -134,7 +178,7 @@ static tm_value *emit_short(lw_fn *F, tm_value *acc, tm_value *q, tm_value *s, t
 }
 
 static tm_value *apply_short(lw_fn *F, const lw_requant *r, const lw_rq_ch *p, tm_value *acc) {
-  return emit_short(F, acc, p->q, p->s, r->round || (r->zp_folded && r->zp) ? p->add : NULL, r->round);
+  return emit_short(F, acc, p->q, p->s, r->use_add ? p->add : NULL, r->round);
 }
 
 tm_value *lw_mbqm_bounded(lw_fn *F, tm_value *x, int64_t bound, int32_t q, int shift) {

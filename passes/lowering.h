@@ -279,9 +279,11 @@ typedef struct lw_requant {
   int32_t *q, *shift;
   bool wide;           /* int64 accumulators: q holds the reduced multipliers, shift 15 - shift */
   const int64_t *bound; /* |acc| <= bound[c], or NULL: unknown */
+  const int32_t *fixed; /* acc == fixed[c] (all-zero weights) where fixed_mask[c], or NULL */
+  const bool *fixed_mask;
   int64_t zp;
   bool uniform;        /* every channel's (q, shift) equal: constants, no tables */
-  bool short_form, round, zp_folded;
+  bool short_form, round, zp_folded, use_add;
   tm_value *qg, *sg, *ag; /* tables: multipliers, shifts (short form: right shifts, i8), addends */
 } lw_requant;
 typedef struct lw_rq_ch {
@@ -289,10 +291,13 @@ typedef struct lw_rq_ch {
 } lw_rq_ch;
 void lw_requant_init(lw_lower *W, lw_requant *r, int64_t n, bool wide);
 int lw_requant_set(lw_lower *W, tm_op *op, lw_requant *r, int64_t i, double m);
-/* bound[c] = xmax * sum |w of channel c| + |bias[c]| for constant weights (and bias);
- * depthwise filters are [1, KH, KW, n], others [n, ...].  No bound otherwise. */
+/* bound[c] = xmax * sum |w of channel c| + |bias[c]| for constant weights (and bias),
+ * and the channels of all-zero weights fixed at bias[c] (lw_requant_fix); depthwise
+ * filters are [1, KH, KW, n], others [n, ...].  No bound otherwise. */
 void lw_requant_bound_weights(lw_lower *W, lw_requant *r, const tm_value *w, const tm_value *b, bool depthwise,
                               int64_t xmax);
+/* Channel c's sums are always acc (its weights are all zero). */
+void lw_requant_fix(lw_lower *W, lw_requant *r, int64_t c, int32_t acc);
 void lw_requant_materialize(lw_lower *W, lw_requant *r, const char *base, int64_t zp);
 void lw_requant_params(lw_fn *F, const lw_requant *r, tm_value *ch, lw_rq_ch *p);
 tm_value *lw_requant_apply(lw_fn *F, const lw_requant *r, const lw_rq_ch *p, tm_value *acc, int32_t lo, int32_t hi,
