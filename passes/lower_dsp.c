@@ -45,7 +45,7 @@ typedef struct dk {
   tm_value *xs;     /* the input, 1-D i8 */
   bool pad_y, pad_x; /* some kernel row, some kernel column, falls outside the input */
   int64_t L, L4, T; /* bytes per kernel row, its whole words, tail bytes */
-  int64_t K;        /* words of all kernel rows, tails zero-padded: KH * ceil(L / 4) */
+  int64_t K;        /* words of all kernel rows: KH * L4, then the KH * T tail bytes, zero-padded */
   int P, Q;         /* register blocking: pixels x channels */
   int64_t O1;       /* channels in blocks of Q; the rest one by one */
   tm_value *xp;     /* the pixels' expansion: DSP halfword pairs i32 [K][P][2], scalar i8 [K * 4][P] */
@@ -56,6 +56,7 @@ typedef struct dk {
   bool dsp;         /* armdsp ops; else the scalar kernel (plain loads and multiplies) */
   bool direct;      /* one pixel of a flat product: its row read as it is, not expanded */
   tm_value *xd[4];  /* ... at these offsets */
+  lw_residual res;  /* conv2d_add's */
 } dk;
 
 static tm_value *dsp_op(dk *D, const char *name, int n, tm_value *const *ops, int rotate) {
@@ -78,24 +79,27 @@ static int dk_store(dk *D, tm_value *acc, tm_value *o, tm_value *pix, tm_value *
     return 0;
   }
   tm_value *yi[] = {n, oy, ox, o};
-  if (c->residual && !(v = lw_residual_add(D->W, D->op, v, 4, yi))) return -1;
+  if (c->residual && !(v = lw_residual_apply(D->W, &D->res, v, 4, yi))) return -1;
   lw_store(F, v, D->ym, 4, yi);
   return 0;
 }
 
 /* The input byte at pos of the row starting at `row`, sign-extended, masked to 16 bits
- * when it goes to a low half; or, when `check` and pos is outside [0, Wi * C), the
- * input zero point (padding: its products cancel against bias'). */
-static tm_value *row_byte(dk *D, tm_value *row, tm_value *pos, bool check, bool low) {
+ * when it goes to a low half; or, when `check` and pos is outside [0, Wi * C), or the
+ * row is outside the input (in_y false), the input zero point (padding: its products
+ * cancel against bias'). */
+static tm_value *row_byte(dk *D, tm_value *row, tm_value *pos, bool check, tm_value *in_y, bool low) {
   lw_fn *F = D->F;
   const lw_dsp_conv *c = D->c;
-  tm_value *valid = NULL, *i = lw_add_idx(F, row, pos);
+  tm_value *valid = in_y, *i = lw_add_idx(F, row, pos);
   if (check) {
-    valid = lw_andi(F, lw_cmpi(F, LW_SGE, pos, lw_cidx(F, 0)), lw_cmpi(F, LW_SLT, pos, lw_cidx(F, c->Wi * c->C)));
-    i = lw_select(F, valid, i, lw_cidx(F, 0)); /* a safe address; its byte is not used */
+    tm_value *in_x =
+        lw_andi(F, lw_cmpi(F, LW_SGE, pos, lw_cidx(F, 0)), lw_cmpi(F, LW_SLT, pos, lw_cidx(F, c->Wi * c->C)));
+    valid = valid ? lw_andi(F, valid, in_x) : in_x;
   }
+  if (valid) i = lw_select(F, valid, i, lw_cidx(F, 0)); /* a safe address; its byte is not used */
   tm_value *v = lw_int_to(F, lw_load(F, D->xs, 1, &i), lw_i32(F));
-  if (check) v = lw_select(F, valid, v, lw_ci32(F, -c->in_off));
+  if (valid) v = lw_select(F, valid, v, lw_ci32(F, -c->in_off));
   return low ? lw_andi(F, v, lw_ci32(F, 0xFFFF)) : v;
 }
 
@@ -103,7 +107,7 @@ static tm_value *row_byte(dk *D, tm_value *row, tm_value *pos, bool check, bool 
 static void row_bytes(dk *D, tm_value *row, tm_value *pos, int n, bool check, tm_value **b) {
   lw_fn *F = D->F;
   for (int t = 0; t < 4; t++)
-    b[t] = t < n ? row_byte(D, row, lw_add_idx(F, pos, lw_cidx(F, t)), check, D->dsp && t < 2) : lw_ci32(F, 0);
+    b[t] = t < n ? row_byte(D, row, lw_add_idx(F, pos, lw_cidx(F, t)), check, NULL, D->dsp && t < 2) : lw_ci32(F, 0);
 }
 
 /* Halfword pairs (bytes 0, 2) and (1, 3) of four bytes (those of the low halves masked). */
@@ -137,10 +141,9 @@ static void bytes_word(dk *D, int P, int p, tm_value *w, tm_value *row, tm_value
   store_word(D, P, p, w, b, p02, p13);
 }
 
-/* One kernel row of pixel p (its bytes from `row` + first) into its expansion from word
- * w0: DSP words through SXTB16 and SXTB16 ROR 8, else byte by byte (with the bounds
- * checks when `check`: the row is cut by the left or right padding); the tail word from
- * its bytes, zero-padded. */
+/* The whole words of one kernel row of pixel p (its bytes from `row` + first) into its
+ * expansion from word w0: DSP words through SXTB16 and SXTB16 ROR 8, else byte by byte
+ * (with the bounds checks when `check`: the row is cut by the left or right padding). */
 static void expand_row(dk *D, int P, int p, tm_value *row, tm_value *first, tm_value *w0, bool check) {
   lw_fn *F = D->F;
   if (D->L4) {
@@ -156,9 +159,33 @@ static void expand_row(dk *D, int P, int p, tm_value *row, tm_value *first, tm_v
     }
     lw_for_end(F, &lk, 0, NULL);
   }
-  if (D->T)
-    bytes_word(D, P, p, lw_add_idx(F, w0, lw_cidx(F, D->L4)), row, lw_add_idx(F, first, lw_cidx(F, 4 * D->L4)),
-               (int)D->T, check);
+}
+
+/* The kernel rows' tail bytes (T per row, after its whole words), row after row, into
+ * the last words of pixel p's expansion, zero-padded: loaded byte by byte anyway, they
+ * share words across rows (a 3x3 kernel on 3 channels: 7 words, not 9), each checked
+ * against the padding. */
+static void expand_tails(dk *D, int P, int p, tm_value *n, tm_value *iy0, tm_value *first) {
+  lw_fn *F = D->F;
+  const lw_dsp_conv *c = D->c;
+  int64_t nb = c->KH * D->T;
+  for (int64_t v = 0; v * 4 < nb; v++) {
+    tm_value *b[4], *p02 = NULL, *p13 = NULL;
+    for (int t = 0; t < 4; t++) {
+      int64_t u = v * 4 + t, ky = u / D->T;
+      if (u >= nb) {
+        b[t] = lw_ci32(F, 0);
+        continue;
+      }
+      tm_value *iy = lw_add_idx(F, iy0, lw_cidx(F, ky * c->dh)), *in_y = NULL;
+      if (D->pad_y) in_y = lw_andi(F, lw_cmpi(F, LW_SGE, iy, lw_cidx(F, 0)), lw_cmpi(F, LW_SLT, iy, lw_cidx(F, c->H)));
+      tm_value *row = lw_affine(F, lw_add_idx(F, lw_affine(F, n, c->H, 0), iy), c->Wi * c->C, 0);
+      tm_value *pos = lw_add_idx(F, first, lw_cidx(F, 4 * D->L4 + u % D->T));
+      b[t] = row_byte(D, row, pos, D->pad_x, in_y, D->dsp && t < 2);
+    }
+    if (D->dsp) pairs_of_bytes(D, b, &p02, &p13);
+    store_word(D, P, p, lw_cidx(F, c->KH * D->L4 + v), b, p02, p13);
+  }
 }
 
 /* The P pixels' kernel rows as halfword pairs in D->xp, [K][P][2]: done once per pixel,
@@ -167,7 +194,7 @@ static void expand_row(dk *D, int P, int p, tm_value *row, tm_value *first, tm_v
 static void dk_expand(dk *D, int P, tm_value *n, tm_value *iy0, tm_value *const *first) {
   lw_fn *F = D->F;
   const lw_dsp_conv *c = D->c;
-  int64_t RW = D->K / c->KH, zp = -c->in_off, rowbytes = c->Wi * c->C;
+  int64_t RW = D->L4, zp = -c->in_off, rowbytes = c->Wi * c->C;
   lw_for lky;
   lw_for_n(F, &lky, c->KH, 0, NULL);
   tm_value *iy = lw_add_idx(F, iy0, lw_affine(F, lky.iv, c->dh, 0)), *w0 = lw_affine(F, lky.iv, RW, 0);
@@ -203,6 +230,8 @@ static void dk_expand(dk *D, int P, tm_value *n, tm_value *iy0, tm_value *const 
     lw_if_end(F, &in_y, 0, NULL);
   }
   lw_for_end(F, &lky, 0, NULL);
+  if (D->T)
+    for (int p = 0; p < P; p++) expand_tails(D, P, p, n, iy0, first[p]);
 }
 
 /* acc[q][p] += the products of word k of the Q channels' block with the P pixels' pairs. */
@@ -358,12 +387,12 @@ static int dk_pixels(dk *D, int64_t npix, tm_value *n, tm_value *oy) {
 }
 
 /* The weights in the inner loop's order — for each block of Q channels, word j of every
- * channel in turn (kernel rows' tails zero-padded to a word) — and bias' = bias +
- * in_off * sum(w). */
+ * channel in turn (the kernel rows' whole words, then their tails, zero-padded to a
+ * word: expand_tails) — and bias' = bias + in_off * sum(w). */
 static void dk_pack(dk *D, const tm_attr *wv, const tm_attr *bv) {
   const lw_dsp_conv *c = D->c;
   lw_lower *W = D->W;
-  int64_t O = c->O, KH = c->KH, L = D->L, RW = D->K / KH;
+  int64_t O = c->O, KH = c->KH, L = D->L, L4 = D->L4;
   uint8_t *pk = TM_NEW_ARRAY(tm_ctx_arena(W->ctx), uint8_t, O * D->K * 4);
   int32_t *bias = TM_NEW_ARRAY(tm_ctx_arena(W->ctx), int32_t, O);
   int64_t *bound = TM_NEW_ARRAY(tm_ctx_arena(W->ctx), int64_t, O);
@@ -376,10 +405,10 @@ static void dk_pack(dk *D, const tm_attr *wv, const tm_attr *bv) {
       for (int64_t i = 0; i < L; i++) {
         /* row byte i = (kx, ci); depthwise filters are [1, KH, KW, O] */
         int64_t src = c->depthwise ? (ky * c->KW + i) * O + o : (o * KH + ky) * L + i;
-        int64_t w = tm_dense_get_int(wv, src), j = ky * RW + i / 4;
-        /* DSP: word j of each channel in turn (little-endian); scalar: byte 4j + i % 4 of each */
-        int64_t at = D->dsp ? ((first * D->K + j * blk) + qi) * 4 + i % 4
-                            : first * D->K * 4 + (j * 4 + i % 4) * blk + qi;
+        int64_t w = tm_dense_get_int(wv, src), tail = ky * D->T + i - 4 * L4;
+        int64_t j = i < 4 * L4 ? ky * L4 + i / 4 : KH * L4 + tail / 4, bj = i < 4 * L4 ? i % 4 : tail % 4;
+        /* DSP: word j of each channel in turn (little-endian); scalar: byte 4j + bj of each */
+        int64_t at = D->dsp ? ((first * D->K + j * blk) + qi) * 4 + bj : first * D->K * 4 + (j * 4 + bj) * blk + qi;
         pk[at] = (uint8_t)w;
         wabs += w < 0 ? -w : w;
         sum += (uint32_t)c->in_off * (uint32_t)w;
@@ -455,7 +484,7 @@ int lw_lower_dsp_conv(lw_lower *W, tm_op *op, const lw_dsp_conv *c) {
   const tm_attr *wv = tm_value_const(c->w), *bv = c->b ? tm_value_const(c->b) : NULL;
   dk D = {.W = W, .F = lw_fn_of(W), .op = op, .c = c, .L = c->KW * c->C};
   lw_fn *F = D.F;
-  D.L4 = D.L / 4, D.T = D.L % 4, D.K = c->KH * ((D.L + 3) / 4);
+  D.L4 = D.L / 4, D.T = D.L % 4, D.K = c->KH * D.L4 + (c->KH * D.T + 3) / 4;
   D.pad_y = c->pt > 0 || (c->OH - 1) * c->sh + (c->KH - 1) * c->dh - c->pt >= c->H;
   D.pad_x = c->pl > 0 || (c->OW - 1) * c->sw + c->KW - 1 - c->pl >= c->Wi;
   D.flat = !c->residual && c->KH == 1 && c->KW == 1 && c->sh == 1 && c->sw == 1 && !D.pad_y && !D.pad_x;
@@ -465,10 +494,15 @@ int lw_lower_dsp_conv(lw_lower *W, tm_op *op, const lw_dsp_conv *c) {
   D.dsp = W->M->kernels == LW_KERNELS_DSP;
   if (D.dsp) D.P = npix > 1 ? 2 : 1, D.Q = D.P == 1 ? 4 : 2;
   else D.P = npix > 1 ? 2 : 1, D.Q = D.P == 1 ? 8 : 4; /* 24+ registers; lw_for carries at most 8 */
+  /* DSP: a short product (K <= 4 words: a 1x1 conv of 16 channels) is unrolled by LLVM
+   * and its pixels' pairs hoisted out of the channel loop: four channels a block take
+   * half the trips over them (resnet's strided 1x1 conv2d_add: -23 % instructions) */
+  if (D.dsp && D.P == 2 && !D.flat && D.K <= 4) D.Q = 4;
   if (D.Q > c->O) D.Q = (int)c->O;
   D.O1 = c->O / D.Q * D.Q;
   dk_pack(&D, wv, bv);
   lw_requant_materialize(W, c->rq, c->name, c->zp_out);
+  if (c->residual && lw_residual_init(W, op, &D.res)) return -1;
   D.xs = lw_flat(W, lw_in_buf(W, c->x));
   /* a lone pixel of a flat product is read directly (its pairs used by every channel
    * block once); other products expand their pixels into a scratch (below) */

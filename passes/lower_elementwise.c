@@ -138,8 +138,11 @@ tm_value *lw_qadd_apply(lw_fn *F, const lw_qadd *p, tm_value *x1, tm_value *x2, 
   if (p->zp2) v2 = lw_addi(F, v2, lw_ci32(F, (int32_t)-p->zp2));
   tm_value *s1 = lw_mbqm_bounded(F, lw_shli(F, v1, shift), p->bound1, p->q1, p->e1);
   tm_value *s2 = lw_mbqm_bounded(F, lw_shli(F, v2, shift), p->bound2, p->q2, p->e2);
-  tm_value *raw = lw_mbqm_bounded(F, sub ? lw_subi(F, s1, s2) : lw_addi(F, s1, s2), p->bound1 + p->bound2 + 2, p->qo,
-                                  p->eo);
+  return lw_qadd_finish(F, p, sub ? lw_subi(F, s1, s2) : lw_addi(F, s1, s2));
+}
+
+tm_value *lw_qadd_finish(lw_fn *F, const lw_qadd *p, tm_value *sum) {
+  tm_value *raw = lw_mbqm_bounded(F, sum, p->bound1 + p->bound2 + 2, p->qo, p->eo);
   if (p->zpo) raw = lw_addi(F, raw, lw_ci32(F, (int32_t)p->zpo));
   return lw_int_to(F, lw_clamp_i32(F, raw, p->lo, p->hi), p->out);
 }

@@ -317,6 +317,21 @@ typedef struct lw_qadd {
 int lw_qadd_init(lw_lower *W, tm_op *op, const lw_quant *aq, const lw_quant *bq, const lw_quant *oq, int32_t lo,
                  int32_t hi, lw_qadd *p);
 tm_value *lw_qadd_apply(lw_fn *F, const lw_qadd *p, tm_value *x1, tm_value *x2, bool sub);
+/* ... its last step: the result from the sum (or difference) of the two rescaled inputs. */
+tm_value *lw_qadd_finish(lw_fn *F, const lw_qadd *p, tm_value *sum);
+/* tm.conv2d_add's residual addition (lower_fused.c) where one kernel applies it at many
+ * places: lw_residual_init once per op (its tables), then lw_residual_apply as
+ * lw_residual_add. */
+typedef struct lw_residual {
+  tm_value *res;      /* the residual operand */
+  bool flt, clamp;    /* float, and add_activation's clamp to [flo, fhi] */
+  float flo, fhi;
+  lw_qadd qa;         /* int8 */
+  tm_value *t1, *t2;  /* the conv's, the residual's rescaled terms by value (NULL: a shift) */
+  int64_t k;          /* constant term when neither has a table */
+} lw_residual;
+int lw_residual_init(lw_lower *W, tm_op *op, lw_residual *r);
+tm_value *lw_residual_apply(lw_lower *W, const lw_residual *r, tm_value *c, int n, tm_value *const *idx);
 /* MBQM(x, q, shift) for |x| <= bound: the short form when it applies, else lw_mbqm. */
 tm_value *lw_mbqm_bounded(lw_fn *F, tm_value *x, int64_t bound, int32_t q, int shift);
 
