@@ -149,8 +149,13 @@ static void dd_pixels(dd *D, const dd_chan *k, tm_value *win, tm_value *ox, bool
     /* w1 of this row: a half of a word of two rows' (SMLAxB or SMLAxT) */
     tm_value *w1 = dd_half(F, k->w[c->KH + ky / 2], (int)(ky % 2));
     tm_value *m0[] = {e, k->w[ky], acc[0]}, *m1[] = {o, k->w[ky], acc[1]};
-    acc[0] = lw_addi(F, lw_op(F, "armdsp.smlad", lw_i32(F), 3, m0, 0, NULL), lw_muli(F, dd_half(F, o, 0), w1));
-    if (two) acc[1] = lw_addi(F, lw_op(F, "armdsp.smlad", lw_i32(F), 3, m1, 0, NULL), lw_muli(F, dd_half(F, e, 1), w1));
+    /* one statement each: the IR's order is not the C compiler's argument order */
+    tm_value *p0 = lw_muli(F, dd_half(F, o, 0), w1);
+    acc[0] = lw_addi(F, lw_op(F, "armdsp.smlad", lw_i32(F), 3, m0, 0, NULL), p0);
+    if (two) {
+      tm_value *p1 = lw_muli(F, dd_half(F, e, 1), w1);
+      acc[1] = lw_addi(F, lw_op(F, "armdsp.smlad", lw_i32(F), 3, m1, 0, NULL), p1);
+    }
   }
   lw_store(F, acc[0], D->acc, 1, &ox);
   if (two) {
