@@ -293,7 +293,7 @@ static bool is_q8_tensor(const tm_type *t) {
 /* add(conv2d(x, w, b), r) -> conv2d_add(x, w, b, r): the convolution's result is never
  * stored; each value, rounded to the conv's own type as before, is added to r at the
  * same index inside the conv's output loop with the ADD kernel's arithmetic
- * (lw_residual_add), so the result is the same bits.  Float, or per-tensor int8
+ * (lw_residual_apply), so the result is the same bits.  Float, or per-tensor int8
  * throughout; r must have the result's shape (no broadcasting).  The new op goes where
  * the conv was when r is available there (so the conv's input does not live longer), else
  * where the add was. */

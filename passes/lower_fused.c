@@ -79,8 +79,3 @@ tm_value *lw_residual_apply(lw_lower *W, const lw_residual *r, tm_value *c, int 
   if (r->k) sum = lw_addi(F, sum, lw_ci32(F, (int32_t)r->k));
   return lw_qadd_finish(F, p, sum);
 }
-
-tm_value *lw_residual_add(lw_lower *W, tm_op *op, tm_value *c, int n, tm_value *const *idx) {
-  lw_residual r;
-  return lw_residual_init(W, op, &r) ? NULL : lw_residual_apply(W, &r, c, n, idx);
-}

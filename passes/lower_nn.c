@@ -530,7 +530,7 @@ static int lower_conv(lw_lower *W, tm_op *op, bool depthwise) {
   tm_value *x = tm_op_operand(op, 0), *w = tm_op_operand(op, 1);
   tm_value *b = op->noperands > 2 ? tm_op_operand(op, 2) : NULL;
   tm_value *y = tm_op_result(op, 0);
-  /* tm.conv2d_add: the convolution rounds to conv_type, then adds (lw_residual_add). */
+  /* tm.conv2d_add: the convolution rounds to conv_type, then adds (lw_residual_apply). */
   const tm_attr *conv_type = tm_op_attr(op, "conv_type");
   /* tm.conv2d_fc: the convolution's result (conv_result) goes to the FC's sums (fc_sink). */
   const tm_attr *conv_res = tm_op_attr(op, "conv_result");
@@ -618,6 +618,8 @@ static int lower_conv(lw_lower *W, tm_op *op, bool depthwise) {
     return 0;
   }
   tm_value *ym = conv_res ? NULL : lw_out(W, y);
+  lw_residual res;
+  if (conv_type && lw_residual_init(W, op, &res)) return -1;
 
   /* Output loops: n, oy, ox, then oc (conv) or ic, m (depthwise: oc = ic * M + m). */
   loop ln, ly, lx, lc, lm;
@@ -705,7 +707,7 @@ static int lower_conv(lw_lower *W, tm_op *op, bool depthwise) {
   } else {
     r = lw_requantize(F, &rq, oc, acc, lo, hi, oq.storage);
   }
-  if (conv_type && !(r = lw_residual_add(W, op, r, 4, yi))) return -1;
+  if (conv_type && !(r = lw_residual_apply(W, &res, r, 4, yi))) return -1;
   if (conv_res) lw_fc_sink_add(W, &fs, r, lw_add_idx(F, lw_affine(F, ly.iv, OW, 0), lx.iv), oc);
   else lw_store(F, r, ym, 4, yi);
   if (depthwise) loop_end0(F, &lm);

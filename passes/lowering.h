@@ -252,9 +252,6 @@ int lw_unsupported(lw_lower *W, tm_op *op, const char *fmt, ...) __attribute__((
  * located error. */
 typedef int (*lw_kernel_fn)(lw_lower *W, tm_op *op);
 int lw_lower_conv2d(lw_lower *W, tm_op *op);
-/* tm.conv2d_add (passes/lower_fused.c): the residual addition applied to the convolution's
- * value c at output index idx, inside the conv's output loop; NULL after an error. */
-tm_value *lw_residual_add(lw_lower *W, tm_op *op, tm_value *c, int n, tm_value *const *idx);
 int lw_lower_depthwise_conv2d(lw_lower *W, tm_op *op);
 int lw_lower_fully_connected(lw_lower *W, tm_op *op);
 int lw_lower_pool2d(lw_lower *W, tm_op *op);
@@ -319,9 +316,9 @@ int lw_qadd_init(lw_lower *W, tm_op *op, const lw_quant *aq, const lw_quant *bq,
 tm_value *lw_qadd_apply(lw_fn *F, const lw_qadd *p, tm_value *x1, tm_value *x2, bool sub);
 /* ... its last step: the result from the sum (or difference) of the two rescaled inputs. */
 tm_value *lw_qadd_finish(lw_fn *F, const lw_qadd *p, tm_value *sum);
-/* tm.conv2d_add's residual addition (lower_fused.c) where one kernel applies it at many
- * places: lw_residual_init once per op (its tables), then lw_residual_apply as
- * lw_residual_add. */
+/* tm.conv2d_add's residual addition (lower_fused.c): lw_residual_init once per op (its
+ * tables; -1 after an error), then lw_residual_apply to the convolution's value c at
+ * output index idx, inside the kernel's output loop (NULL after an error). */
 typedef struct lw_residual {
   tm_value *res;      /* the residual operand */
   bool flt, clamp;    /* float, and add_activation's clamp to [flo, fhi] */
