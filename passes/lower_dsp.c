@@ -257,9 +257,25 @@ static int dk_results(dk *D, int P, int Q, tm_value *const *acc, tm_value *const
   return 0;
 }
 
-/* The scalar kernel's block: one loop over the bytes, acc[q][p] += x[p] * w[q] with the
+/* Byte kb of the scalar kernel's block: acc[q][p] += x[p] * w[q], the P pixels' bytes
+ * loaded first, then each channel's weight just before its P products. */
+static void scalar_step(dk *D, int P, int Q, tm_value **acc, tm_value *wv, tm_value *kb) {
+  lw_fn *F = D->F;
+  tm_value *x[4];
+  for (int p = 0; p < P; p++) {
+    tm_value *i = D->direct ? lw_add_idx(F, D->xd[p], kb) : lw_affine(F, kb, P, p);
+    x[p] = lw_int_to(F, lw_load(F, D->direct ? D->xs : D->xp, 1, &i), lw_i32(F));
+  }
+  for (int q = 0; q < Q; q++) {
+    tm_value *i = lw_affine(F, kb, Q, q), *w = lw_int_to(F, lw_load(F, wv, 1, &i), lw_i32(F));
+    for (int p = 0; p < P; p++) acc[q * P + p] = lw_addi(F, acc[q * P + p], lw_muli(F, x[p], w));
+  }
+}
+
+/* The scalar kernel's block: one loop over the words, two or four bytes a trip (the
+ * loop's increments and branch amortized), acc[q][p] += x[p] * w[q] with the
  * bytes of the Q channels side by side and the P pixels' side by side (or, direct, the
- * pixel's row as it is). */
+ * pixel's row as it is, its tail bytes after the loop). */
 static int dk_block_scalar(dk *D, int P, int Q, tm_value **acc, tm_value *const *och, tm_value *wb,
                            tm_value *const *pix, tm_value *n, tm_value *oy, tm_value *const *ox) {
   lw_fn *F = D->F;
@@ -267,19 +283,17 @@ static int dk_block_scalar(dk *D, int P, int Q, tm_value **acc, tm_value *const 
   int64_t nb = Q * D->K * 4;
   tm_value *vops[] = {D->wp, lw_affine(F, wb, 4, 0)};
   tm_value *wv = lw_op(F, "memref.view", tm_type_memref(D->W->ctx, lw_i8(F), 1, &nb), 2, vops, 0, NULL);
-  lw_for lk;
-  lw_for_n(F, &lk, D->direct ? D->L : D->K * 4, na, acc);
-  for (int i = 0; i < na; i++) acc[i] = lk.args[i];
-  tm_value *x[8];
-  for (int p = 0; p < P; p++) {
-    tm_value *i = D->direct ? lw_add_idx(F, D->xd[p], lk.iv) : lw_affine(F, lk.iv, P, p);
-    x[p] = lw_int_to(F, lw_load(F, D->direct ? D->xs : D->xp, 1, &i), lw_i32(F));
+  int64_t words = D->direct ? D->L4 : D->K;
+  if (words) {
+    lw_for lk;
+    /* 16 sums: two bytes a trip (four keep more loads in flight than RV32's registers) */
+    int U = na > 8 ? 2 : 4;
+    lw_for_n(F, &lk, words * 4 / U, na, acc);
+    for (int i = 0; i < na; i++) acc[i] = lk.args[i];
+    for (int j = 0; j < U; j++) scalar_step(D, P, Q, acc, wv, lw_affine(F, lk.iv, U, j));
+    memcpy(acc, lw_for_end(F, &lk, na, acc), (size_t)na * sizeof *acc);
   }
-  for (int q = 0; q < Q; q++) {
-    tm_value *i = lw_affine(F, lk.iv, Q, q), *w = lw_int_to(F, lw_load(F, wv, 1, &i), lw_i32(F));
-    for (int p = 0; p < P; p++) acc[q * P + p] = lw_addi(F, acc[q * P + p], lw_muli(F, x[p], w));
-  }
-  memcpy(acc, lw_for_end(F, &lk, na, acc), (size_t)na * sizeof *acc);
+  for (int64_t kb = 4 * words; D->direct && kb < D->L; kb++) scalar_step(D, P, Q, acc, wv, lw_cidx(F, kb));
   return dk_results(D, P, Q, acc, och, pix, n, oy, ox);
 }
 
@@ -289,7 +303,7 @@ static int dk_block_scalar(dk *D, int P, int Q, tm_value **acc, tm_value *const 
 static int dk_block(dk *D, int P, int Q, tm_value *o0, tm_value *wb, tm_value *const *pix, tm_value *n, tm_value *oy,
                     tm_value *const *ox) {
   lw_fn *F = D->F;
-  tm_value *acc[8], *och[8];
+  tm_value *acc[LW_FOR_MAX_CARRIED], *och[LW_FOR_MAX_CARRIED];
   for (int q = 0; q < Q; q++) {
     och[q] = lw_add_idx(F, o0, lw_cidx(F, q));
     tm_value *b = lw_load(F, D->bias, 1, &och[q]);
@@ -354,23 +368,22 @@ static int dk_channels(dk *D, int P, tm_value *const *pix, tm_value *n, tm_value
 }
 
 /* Pixels in blocks of P: a loop over the blocks of a row (or of all pixels when flat),
- * then the rest one by one. */
+ * then the rest in blocks of 2 and 1. */
 static int dk_pixels(dk *D, int64_t npix, tm_value *n, tm_value *oy) {
   lw_fn *F = D->F;
   const lw_dsp_conv *c = D->c;
-  int64_t nb = npix / D->P;
   tm_value *iy0 = D->flat ? lw_cidx(F, 0) : lw_affine(F, oy, c->sh, -c->pt);
-  for (int part = 0; part < 2; part++) {
-    int pp = part ? 1 : D->P;
-    int64_t count = part ? npix - nb * D->P : nb;
+  int64_t done = 0;
+  for (int pp = D->P; pp >= 1; pp = pp > 2 ? 2 : pp - 1) {
+    int64_t count = (npix - done) / pp;
     if (!count) continue;
     lw_for lp;
     tm_value *start;
     if (count > 1) {
       lw_for_n(F, &lp, count, 0, NULL);
-      start = lw_affine(F, lp.iv, pp, part ? nb * D->P : 0);
+      start = lw_affine(F, lp.iv, pp, done);
     } else {
-      start = lw_cidx(F, part ? nb * D->P : 0);
+      start = lw_cidx(F, done);
     }
     tm_value *px[4], *first[4];
     for (int p = 0; p < pp; p++) {
@@ -382,6 +395,7 @@ static int dk_pixels(dk *D, int64_t npix, tm_value *n, tm_value *oy) {
     int r = D->flat ? dk_channels(D, pp, px, NULL, NULL, NULL) : dk_channels(D, pp, NULL, n, oy, px);
     if (r) return -1;
     if (count > 1) lw_for_end(F, &lp, 0, NULL);
+    done += count * pp;
   }
   return 0;
 }
@@ -493,7 +507,7 @@ int lw_lower_dsp_conv(lw_lower *W, tm_op *op, const lw_dsp_conv *c) {
    * fully_connected of batch 1) takes four channels */
   D.dsp = W->M->kernels == LW_KERNELS_DSP;
   if (D.dsp) D.P = npix > 1 ? 2 : 1, D.Q = D.P == 1 ? 4 : 2;
-  else D.P = npix > 1 ? 2 : 1, D.Q = D.P == 1 ? 8 : 4; /* 24+ registers; lw_for carries at most 8 */
+  else D.P = npix >= 4 ? 4 : npix > 1 ? 2 : 1, D.Q = D.P == 1 ? 8 : 4; /* 16 sums of 24+ registers */
   /* DSP: a short product (K <= 4 words: a 1x1 conv of 16 channels) is unrolled by LLVM
    * and its pixels' pairs hoisted out of the channel loop: four channels a block take
    * half the trips over them (resnet's strided 1x1 conv2d_add: -23 % instructions) */

@@ -216,8 +216,8 @@ tm_op *lw_global_i32(lw_module *M, const char *base, int64_t n, const int32_t *v
 
 /* ------------------------------------------------------------------ loops ------- */
 void lw_for_begin(lw_fn *F, lw_for *L, tm_value *lb, tm_value *ub, tm_value *step, int ninits, tm_value *const *inits) {
-  tm_value *ops[3 + 8];
-  const tm_type *rts[8];
+  tm_value *ops[3 + LW_FOR_MAX_CARRIED];
+  const tm_type *rts[LW_FOR_MAX_CARRIED];
   ops[0] = lb, ops[1] = ub, ops[2] = step;
   for (int i = 0; i < ninits; i++) ops[3 + i] = inits[i], rts[i] = inits[i]->type;
   tm_op_state st = {.name = "scf.for", .loc = F->loc, .noperands = 3 + ninits, .operands = ops, .nresults = ninits,

@@ -125,8 +125,10 @@ tm_op *lw_global(lw_module *M, const char *base, const tm_attr *dense, const tm_
 /* A constant i32 table (per-channel multipliers, shifts, lookup tables). */
 tm_op *lw_global_i32(lw_module *M, const char *base, int64_t n, const int32_t *vals, const tm_loc *loc);
 
-/* Loops: scf.for with iter args.  Between begin and end, ops go into the body; end
- * appends scf.yield and returns the loop's results (NULL when it has none). */
+/* Loops: scf.for with at most LW_FOR_MAX_CARRIED iter args (RV32's 4 x 4 accumulator
+ * block).  Between begin and end, ops go into the body; end appends scf.yield and returns
+ * the loop's results (NULL when it has none). */
+#define LW_FOR_MAX_CARRIED 16
 typedef struct lw_for {
   tm_op *op;
   tm_value *iv;
