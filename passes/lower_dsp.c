@@ -297,8 +297,27 @@ static int dk_block_scalar(dk *D, int P, int Q, tm_value **acc, tm_value *const 
   return dk_results(D, P, Q, acc, och, pix, n, oy, ox);
 }
 
+/* The halfword pairs of word k of the P pixels: from the expansion, or, direct, their
+ * rows' words sign-extended here. */
+static void pixel_pairs(dk *D, int P, tm_value *k, tm_value **a0, tm_value **a1) {
+  lw_fn *F = D->F;
+  for (int p = 0; p < P; p++) {
+    if (D->direct) {
+      tm_value *ld[] = {D->xs, lw_add_idx(F, D->xd[p], lw_affine(F, k, 4, 0))};
+      tm_value *xw = dsp_op(D, "armdsp.load_word", 2, ld, 0);
+      a0[p] = dsp_op(D, "armdsp.sxtb16", 1, &xw, 0);
+      a1[p] = dsp_op(D, "armdsp.sxtb16", 1, &xw, 8);
+    } else {
+      tm_value *j = lw_affine(F, k, P * 2, 2 * p), *j1 = lw_add_idx(F, j, lw_cidx(F, 1));
+      a0[p] = lw_load(F, D->xp, 1, &j);
+      a1[p] = lw_load(F, D->xp, 1, &j1);
+    }
+  }
+}
+
 /* P pixels times Q channels from o0, whose packed words start at wb: one loop over the
- * words, P * Q accumulators.  The pixels' pairs come from D->xp, or, direct, from their
+ * words (or, up to lower-to-loops' unroll-words, the words one after another), P * Q
+ * accumulators.  The pixels' pairs come from D->xp, or, direct, from their
  * rows at D->xd[p] (the tail word last). */
 static int dk_block(dk *D, int P, int Q, tm_value *o0, tm_value *wb, tm_value *const *pix, tm_value *n, tm_value *oy,
                     tm_value *const *ox) {
@@ -317,22 +336,16 @@ static int dk_block(dk *D, int P, int Q, tm_value *o0, tm_value *wb, tm_value *c
   tm_value *wv = lw_op(F, "memref.view", tm_type_memref(D->W->ctx, lw_i32(F), 1, &nw), 2, vops, 0, NULL);
   tm_value *a0[4], *a1[4];
   int64_t nk = D->direct ? D->L4 : D->K;
-  if (nk) {
+  if (nk && nk <= D->W->M->unroll_words) { /* straight-line: offsets are immediates, no counter */
+    for (int64_t k = 0; k < nk; k++) {
+      pixel_pairs(D, P, lw_cidx(F, k), a0, a1);
+      mac_step(D, P, Q, a0, a1, wv, lw_cidx(F, k), acc);
+    }
+  } else if (nk) {
     lw_for lk;
     lw_for_n(F, &lk, nk, na, acc);
     for (int i = 0; i < na; i++) acc[i] = lk.args[i];
-    for (int p = 0; p < P; p++) {
-      if (D->direct) {
-        tm_value *ld[] = {D->xs, lw_add_idx(F, D->xd[p], lw_affine(F, lk.iv, 4, 0))};
-        tm_value *xw = dsp_op(D, "armdsp.load_word", 2, ld, 0);
-        a0[p] = dsp_op(D, "armdsp.sxtb16", 1, &xw, 0);
-        a1[p] = dsp_op(D, "armdsp.sxtb16", 1, &xw, 8);
-      } else {
-        tm_value *j = lw_affine(F, lk.iv, P * 2, 2 * p), *j1 = lw_add_idx(F, j, lw_cidx(F, 1));
-        a0[p] = lw_load(F, D->xp, 1, &j);
-        a1[p] = lw_load(F, D->xp, 1, &j1);
-      }
-    }
+    pixel_pairs(D, P, lk.iv, a0, a1);
     mac_step(D, P, Q, a0, a1, wv, lk.iv, acc);
     memcpy(acc, lw_for_end(F, &lk, na, acc), (size_t)na * sizeof *acc);
   }

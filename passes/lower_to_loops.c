@@ -366,6 +366,9 @@ static const tm_pass_option options[] = {
     {.name = "target", .kind = TM_OPT_STRING, .default_value = "",
      .help = "The target of backends/targets.def the kernels are for (default: the module's tm.target attribute, "
              "which tinyml-opt --target sets; none: portable kernels). DSP and RV32 targets get docs/dsp.md's kernels"},
+    {.name = "unroll-words", .kind = TM_OPT_INT, .default_value = "16", .min = 0, .max = 1024,
+     .help = "DSP kernels: a block's product of at most this many words per pixel is unrolled, not a loop "
+             "(faster, more flash; 0: always a loop)"},
 };
 
 static int run(tm_ctx *ctx, tm_op *root, const tm_pass_options *opts) {
@@ -384,7 +387,7 @@ static int run(tm_ctx *ctx, tm_op *root, const tm_pass_options *opts) {
     return -1;
   }
   lw_module M = {.ctx = ctx, .module = root, .inline_helpers = !strcmp(helpers, "inline"),
-                 .kernels = kernels};
+                 .kernels = kernels, .unroll_words = tm_pass_opt_int(opts, "unroll-words")};
   tm_block *mb = tm_module_body(root);
   int nfuncs = 0;
   for (tm_op *o = mb ? mb->first : NULL; o; o = o->next) nfuncs += tm_op_is(o, "func.func") && needs_lowering(o);

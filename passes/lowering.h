@@ -52,6 +52,7 @@ typedef struct lw_module {
   tm_op *anchor;    /* globals and helpers are inserted before this op (the first function) */
   bool inline_helpers;
   int kernels;      /* lw_kernels: which kernels the target gets */
+  int64_t unroll_words; /* DSP products of at most this many words per pixel: no loop */
   tm_op *helpers[LW_HELPER_COUNT];
   int nglobals;     /* for fresh names */
 } lw_module;
