@@ -49,6 +49,7 @@ typedef struct dk {
   int P, Q;         /* register blocking: pixels x channels */
   int64_t O1;       /* channels in blocks of Q; the rest one by one */
   tm_value *xp;     /* the pixels' expansion: DSP halfword pairs i32 [K][P][2], scalar i8 [K * 4][P] */
+  tm_value *xp2;    /* DSP: the same bytes as i64, a pixel's two pairs of a word in one load */
   tm_value *wp;     /* packed weights, i8 [O * K * 4] */
   tm_value *bias;   /* bias', i32 [O] */
   tm_value *ym;     /* the result: 4-D (conv) or 1-D (flat) */
@@ -234,12 +235,31 @@ static void dk_expand(dk *D, int P, tm_value *n, tm_value *iy0, tm_value *const 
     for (int p = 0; p < P; p++) expand_tails(D, P, p, n, iy0, first[p]);
 }
 
-/* acc[q][p] += the products of word k of the Q channels' block with the P pixels' pairs. */
-static void mac_step(dk *D, int P, int Q, tm_value *const *a0, tm_value *const *a1, tm_value *wv, tm_value *k,
-                     tm_value **acc) {
+/* The two i32 of an i64 load, little-endian: the lower address's word is the low half.
+ * LLVM splits the load into two word loads side by side, which its load/store optimizer
+ * pairs into an LDRD (one instruction) more often than loads emitted apart. */
+static void split_pair(dk *D, tm_value *v, tm_value **lo, tm_value **hi) {
   lw_fn *F = D->F;
+  *lo = lw_cast(F, "arith.trunci", v, lw_i32(F));
+  tm_value *h = lw_shrui(F, v, lw_ci64(F, 32));
+  *hi = lw_cast(F, "arith.trunci", h, lw_i32(F));
+}
+
+/* acc[q][p] += the products of word k of the Q channels' block with the P pixels' pairs;
+ * the block's words from wv, or two at a time from wv2. */
+static void mac_step(dk *D, int P, int Q, tm_value *const *a0, tm_value *const *a1, tm_value *wv, tm_value *wv2,
+                     tm_value *k, tm_value **acc) {
+  lw_fn *F = D->F;
+  tm_value *w[8] = {0};
   for (int q = 0; q < Q; q++) {
-    tm_value *i = lw_affine(F, k, Q, q), *ww = lw_load(F, wv, 1, &i);
+    if (wv2 && q % 2 == 0) {
+      tm_value *i = lw_affine(F, k, Q / 2, q / 2), *v = lw_load(F, wv2, 1, &i);
+      split_pair(D, v, &w[q], &w[q + 1]);
+    } else if (wv) {
+      tm_value *i = lw_affine(F, k, Q, q);
+      w[q] = lw_load(F, wv, 1, &i);
+    }
+    tm_value *ww = w[q];
     tm_value *b0 = dsp_op(D, "armdsp.sxtb16", 1, &ww, 0), *b1 = dsp_op(D, "armdsp.sxtb16", 1, &ww, 8);
     for (int p = 0; p < P; p++) {
       tm_value *m0[] = {a0[p], b0, acc[q * P + p]};
@@ -308,9 +328,8 @@ static void pixel_pairs(dk *D, int P, tm_value *k, tm_value **a0, tm_value **a1)
       a0[p] = dsp_op(D, "armdsp.sxtb16", 1, &xw, 0);
       a1[p] = dsp_op(D, "armdsp.sxtb16", 1, &xw, 8);
     } else {
-      tm_value *j = lw_affine(F, k, P * 2, 2 * p), *j1 = lw_add_idx(F, j, lw_cidx(F, 1));
-      a0[p] = lw_load(F, D->xp, 1, &j);
-      a1[p] = lw_load(F, D->xp, 1, &j1);
+      tm_value *j = lw_affine(F, k, P, p), *v = lw_load(F, D->xp2, 1, &j);
+      split_pair(D, v, &a0[p], &a1[p]);
     }
   }
 }
@@ -333,7 +352,15 @@ static int dk_block(dk *D, int P, int Q, tm_value *o0, tm_value *wb, tm_value *c
   /* the block's words through a view, so that the loop indexes from a fixed base */
   int64_t nw = Q * D->K;
   tm_value *vops[] = {D->wp, lw_affine(F, wb, 4, 0)};
-  tm_value *wv = lw_op(F, "memref.view", tm_type_memref(D->W->ctx, lw_i32(F), 1, &nw), 2, vops, 0, NULL);
+  /* an even Q: the block starts on 8 bytes (Q * K words into a 16-aligned global) and
+   * its channels' words of one k are side by side: two a load (split_pair) */
+  tm_value *wv = NULL, *wv2 = NULL;
+  if (Q % 2) {
+    wv = lw_op(F, "memref.view", tm_type_memref(D->W->ctx, lw_i32(F), 1, &nw), 2, vops, 0, NULL);
+  } else {
+    int64_t nw2 = nw / 2;
+    wv2 = lw_op(F, "memref.view", tm_type_memref(D->W->ctx, lw_i64(F), 1, &nw2), 2, vops, 0, NULL);
+  }
   tm_value *a0[4], *a1[4];
   int64_t nk = D->direct ? D->L4 : D->K;
   /* straight-line, offsets are immediates and no counter is live; but blocks of four
@@ -342,14 +369,14 @@ static int dk_block(dk *D, int P, int Q, tm_value *o0, tm_value *wb, tm_value *c
   if (nk && nk <= D->W->M->unroll_words && Q <= 2) {
     for (int64_t k = 0; k < nk; k++) {
       pixel_pairs(D, P, lw_cidx(F, k), a0, a1);
-      mac_step(D, P, Q, a0, a1, wv, lw_cidx(F, k), acc);
+      mac_step(D, P, Q, a0, a1, wv, wv2, lw_cidx(F, k), acc);
     }
   } else if (nk) {
     lw_for lk;
     lw_for_n(F, &lk, nk, na, acc);
     for (int i = 0; i < na; i++) acc[i] = lk.args[i];
     pixel_pairs(D, P, lk.iv, a0, a1);
-    mac_step(D, P, Q, a0, a1, wv, lk.iv, acc);
+    mac_step(D, P, Q, a0, a1, wv, wv2, lk.iv, acc);
     memcpy(acc, lw_for_end(F, &lk, na, acc), (size_t)na * sizeof *acc);
   }
   if (D->direct && D->T) {
@@ -358,7 +385,7 @@ static int dk_block(dk *D, int P, int Q, tm_value *o0, tm_value *wb, tm_value *c
       row_bytes(D, D->xd[p], lw_cidx(F, 4 * D->L4), (int)D->T, false, b);
       pairs_of_bytes(D, b, &a0[p], &a1[p]);
     }
-    mac_step(D, P, Q, a0, a1, wv, lw_cidx(F, D->L4), acc);
+    mac_step(D, P, Q, a0, a1, wv, wv2, lw_cidx(F, D->L4), acc);
   }
   return dk_results(D, P, Q, acc, och, pix, n, oy, ox);
 }
@@ -471,18 +498,22 @@ static bool last_use(const tm_value *v, const tm_op *op) {
 
 /* The scratch of the expanded pixels as a view of raw at byte off: i32 halfword pairs
  * (DSP) or bytes. */
-static tm_value *dk_scratch_at(dk *D, tm_value *raw, int64_t off, int64_t bytes) {
+/* The expansion's views at byte off (a multiple of 8) of raw: as words (DSP) or bytes,
+ * and, DSP, as pairs of words. */
+typedef struct dk_scratch {
+  tm_value *xp, *xp2;
+} dk_scratch;
+static dk_scratch dk_scratch_at(dk *D, tm_value *raw, int64_t off, int64_t bytes) {
   tm_ctx *ctx = D->W->ctx;
-  int64_t n = D->dsp ? bytes / 4 : bytes;
+  int64_t n = D->dsp ? bytes / 4 : bytes, n2 = bytes / 8;
   tm_value *ops[] = {raw, lw_cidx(D->F, off)};
-  return lw_op(D->F, "memref.view", tm_type_memref(ctx, D->dsp ? lw_i32(D->F) : lw_i8(D->F), 1, &n), 2, ops, 0, NULL);
+  dk_scratch s = {lw_op(D->F, "memref.view", tm_type_memref(ctx, D->dsp ? lw_i32(D->F) : lw_i8(D->F), 1, &n), 2,
+                        ops, 0, NULL),
+                  NULL};
+  if (D->dsp) s.xp2 = lw_op(D->F, "memref.view", tm_type_memref(ctx, lw_i64(D->F), 1, &n2), 2, ops, 0, NULL);
+  return s;
 }
 
-/* A scratch of its own would sit next to the input and the output, at the peak of
- * memory when the conv is there.  It can live in their dead bytes instead: the output's
- * tail until the row that writes it (*r1), then the input's head, rows no output row
- * from *r1 on reads (the input dies here).  Returns the byte offset of the scratch in the
- * output, or -1 when the bytes are not there (or not known to be dead). */
 static int64_t dk_dead_rows(dk *D, int64_t bytes, int64_t *r1) {
   const lw_dsp_conv *c = D->c;
   lw_lower *W = D->W;
@@ -495,7 +526,7 @@ static int64_t dk_dead_rows(dk *D, int64_t bytes, int64_t *r1) {
   if (!xb.raw || !yb.raw || tm_type_bytes(xb.raw->type) != tm_type_bytes(lw_memref_of(W->ctx, x->type)) ||
       tm_type_bytes(yb.raw->type) != ybytes || ybytes < bytes)
     return -1;
-  int64_t off = (ybytes - bytes) & ~(int64_t)3;
+  int64_t off = (ybytes - bytes) & ~(int64_t)7;
   *r1 = off / row;
   return (*r1 * c->sh - c->pt) * c->Wi * c->C >= bytes ? off : -1;
 }
@@ -558,23 +589,25 @@ int lw_lower_dsp_conv(lw_lower *W, tm_op *op, const lw_dsp_conv *c) {
   }
   if (!c->fc) D.ym = D.flat ? lw_flat(W, lw_in_buf(W, c->y)) : lw_in(W, c->y);
   int64_t r1 = 0;
-  tm_value *xi = NULL;
+  dk_scratch head = {0};
   if (!D.direct) {
     int64_t bytes = D.K * D.P * 4 * (D.dsp ? 2 : 1);
     int64_t off = dk_dead_rows(&D, bytes, &r1);
+    dk_scratch s;
     if (off >= 0) {
-      D.xp = dk_scratch_at(&D, lw_in_buf(W, c->y).raw, off, bytes);
-      xi = dk_scratch_at(&D, lw_in_buf(W, c->x).raw, 0, bytes);
+      s = dk_scratch_at(&D, lw_in_buf(W, c->y).raw, off, bytes);
+      head = dk_scratch_at(&D, lw_in_buf(W, c->x).raw, 0, bytes);
     } else {
       const tm_type *raw_t = tm_type_memref(W->ctx, lw_i8(F), 1, &bytes);
       tm_named_attr align = {tm_intern_cstr(W->ctx, "alignment"), tm_attr_int(W->ctx, NULL, 16)};
-      D.xp = dk_scratch_at(&D, lw_op(F, "memref.alloc", raw_t, 0, NULL, 1, &align), 0, bytes);
+      s = dk_scratch_at(&D, lw_op(F, "memref.alloc", raw_t, 0, NULL, 1, &align), 0, bytes);
     }
+    D.xp = s.xp, D.xp2 = s.xp2;
   }
   if (D.flat) return dk_pixels(&D, npix, NULL, NULL);
-  if (xi) { /* rows [0, r1) expand into the output's tail, the others into the input's head */
+  if (head.xp) { /* rows [0, r1) expand into the output's tail, the others into the input's head */
     if (dk_rows(&D, npix, 0, r1)) return -1;
-    D.xp = xi;
+    D.xp = head.xp, D.xp2 = head.xp2;
     return dk_rows(&D, npix, r1, c->OH);
   }
   lw_nest rows;
