@@ -156,7 +156,9 @@ static void expand_row(dk *D, int P, int p, tm_value *row, tm_value *first, tm_v
     } else {
       tm_value *ld[] = {D->xs, lw_add_idx(F, row, pos)};
       tm_value *xw = dsp_op(D, "armdsp.load_word", 2, ld, 0);
-      store_word(D, P, p, w, NULL, dsp_op(D, "armdsp.sxtb16", 1, &xw, 0), dsp_op(D, "armdsp.sxtb16", 1, &xw, 8));
+      tm_value *p02 = dsp_op(D, "armdsp.sxtb16", 1, &xw, 0);
+      tm_value *p13 = dsp_op(D, "armdsp.sxtb16", 1, &xw, 8);
+      store_word(D, P, p, w, NULL, p02, p13);
     }
     lw_for_end(F, &lk, 0, NULL);
   }
