@@ -9,6 +9,11 @@ static bool is_i8_memref(const tm_type *t) {
   return tm_low_memref(t) && tm_low_is_signless(t->elem) && t->elem->width == 8;
 }
 
+static bool is_i64_memref(const tm_type *t) {
+  return tm_low_memref(t) && tm_low_is_signless(t->elem) && t->elem->width == 64;
+}
+static bool is_i64(const tm_type *t) { return tm_low_is_signless(t) && t->width == 64; }
+
 static int check_i32(tm_ctx *ctx, const tm_op *op) {
   for (int i = 0; i < op->noperands; i++)
     if (tm_low_check_operand(ctx, op, i, is_i32, "32-bit signless integer")) return -1;
@@ -46,6 +51,23 @@ static int verify_load_word(tm_ctx *ctx, tm_op *op) {
   if (lin + 4 > tm_type_numel(m))
     return tm_op_error(ctx, op, "reads bytes %lld to %lld of a memref of %lld", (long long)lin, (long long)lin + 3,
                        (long long)tm_type_numel(m));
+  return 0;
+}
+
+/* One index per dimension, in bounds when constant. */
+static int verify_load_pair(tm_ctx *ctx, tm_op *op) {
+  if (tm_low_check_operand(ctx, op, 0, is_i64_memref, "memref of 64-bit signless integer values")) return -1;
+  for (int i = 1; i < op->noperands; i++)
+    if (tm_low_check_operand(ctx, op, i, is_index, "index")) return -1;
+  if (tm_low_check_result(ctx, op, 0, is_i64, "64-bit signless integer")) return -1;
+  const tm_type *m = tm_low_operand_type(op, 0);
+  if (op->noperands - 1 != m->rank)
+    return tm_op_error(ctx, op, "expected %d indices, but got %d", m->rank, op->noperands - 1);
+  for (int d = 0; d < m->rank && tm_type_is_static(m); d++) {
+    const tm_attr *c = tm_value_const(tm_op_operand(op, 1 + d));
+    if (c && c->kind == TM_ATTR_INT && (c->u.i < 0 || c->u.i >= m->dims[d]))
+      return tm_op_error(ctx, op, "index %lld is out of bounds for dimension %d", (long long)c->u.i, d);
+  }
   return 0;
 }
 

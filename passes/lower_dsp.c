@@ -255,7 +255,9 @@ static void mac_step(dk *D, int P, int Q, tm_value *const *a0, tm_value *const *
   tm_value *w[8] = {0};
   for (int q = 0; q < Q; q++) {
     if (wv2 && q % 2 == 0) {
-      tm_value *i = lw_affine(F, k, Q / 2, q / 2), *v = lw_load(F, wv2, 1, &i);
+      tm_value *ld[] = {wv2, lw_affine(F, k, Q / 2, q / 2)};
+      tm_value *v = D->flat && !D->direct ? lw_op(F, "armdsp.load_pair", lw_i64(F), 2, ld, 0, NULL)
+                                          : lw_load(F, wv2, 1, &ld[1]);
       split_pair(D, v, &w[q], &w[q + 1]);
     } else if (wv) {
       tm_value *i = lw_affine(F, k, Q, q);
@@ -330,7 +332,8 @@ static void pixel_pairs(dk *D, int P, tm_value *k, tm_value **a0, tm_value **a1)
       a0[p] = dsp_op(D, "armdsp.sxtb16", 1, &xw, 0);
       a1[p] = dsp_op(D, "armdsp.sxtb16", 1, &xw, 8);
     } else {
-      tm_value *j = lw_affine(F, k, P, p), *v = lw_load(F, D->xp2, 1, &j);
+      tm_value *ld[] = {D->xp2, lw_affine(F, k, P, p)};
+      tm_value *v = lw_op(F, "armdsp.load_pair", lw_i64(F), 2, ld, 0, NULL);
       split_pair(D, v, &a0[p], &a1[p]);
     }
   }

@@ -89,7 +89,7 @@ static bool ctype_of(const tm_type *t, ctype *c) {
 /* Static inline functions the generated code calls, emitted only when used. */
 typedef enum {
   H_SRA32, H_SRA64, H_MAXF, H_MINF, H_MAXD, H_MIND, H_F32_BITS, H_BITS_F32, H_F64_BITS, H_BITS_F64, H_ALIGNED,
-  H_SXTB16, H_SMLAD, H_LOAD_WORD, H_COUNT
+  H_SXTB16, H_SMLAD, H_LOAD_WORD, H_LOAD_PAIR, H_COUNT
 } helper_id;
 
 static const struct helper {
@@ -147,6 +147,10 @@ static const struct helper {
                             "static inline int32_t tm_load_word(const int8_t *p) {\n"
                             "  return (int32_t)((uint32_t)(uint8_t)p[0] | (uint32_t)(uint8_t)p[1] << 8 | "
                             "(uint32_t)(uint8_t)p[2] << 16 | (uint32_t)(uint8_t)p[3] << 24);\n}\n"},
+    [H_LOAD_PAIR] = {false, "/* armdsp.load_pair: an 8-byte element through memcpy, so that words stored as int32_t "
+                            "may be read as one int64_t. */\n"
+                            "static inline int64_t tm_load_pair(const void *p) { int64_t v; memcpy(&v, p, sizeof v); "
+                            "return v; }\n"},
 };
 
 /* ------------------------------------------------------------------ emitter ------- */
@@ -269,7 +273,8 @@ static const char *float_literal(emitter *e, const ctype *c, double d) {
  * compilers warn about unused locals, and -Werror makes that fatal. */
 static bool removable(const tm_op *op) {
   if (op->nregions || op->nresults == 0) return false;
-  return tm_op_has_trait(op, TM_TRAIT_PURE) || tm_op_is(op, "memref.load") || tm_op_is(op, "armdsp.load_word");
+  return tm_op_has_trait(op, TM_TRAIT_PURE) || tm_op_is(op, "memref.load") || tm_op_is(op, "armdsp.load_word") ||
+         tm_op_is(op, "armdsp.load_pair");
 }
 
 static bool value_live(const emitter *e, const tm_value *v) {
@@ -850,7 +855,7 @@ static int emit_return(emitter *e, tm_op *op, const op_row *row) {
 }
 
 /* ------------------------------------------------------------------ armdsp -------- */
-enum { D_SXTB16, D_SMLAD, D_LOAD_WORD };
+enum { D_SXTB16, D_SMLAD, D_LOAD_WORD, D_LOAD_PAIR };
 
 static int emit_armdsp(emitter *e, tm_op *op, const op_row *row) {
   const char *a = atom(e, tm_op_operand(op, 0)), *x;
@@ -868,8 +873,9 @@ static int emit_armdsp(emitter *e, tm_op *op, const op_row *row) {
   default:
     x = check_memref(e, op, tm_op_operand(op, 0)->type) ? NULL : element(e, op, 0, 1);
     if (!x) return -1;
-    use_helper(e, H_LOAD_WORD);
-    x = S("tm_load_word(&%s)", x);
+    use_helper(e, row->kind == D_LOAD_PAIR ? H_LOAD_PAIR : H_LOAD_WORD);
+    if (row->kind == D_LOAD_PAIR) e->string = true; /* memcpy */
+    x = S(row->kind == D_LOAD_PAIR ? "tm_load_pair(&%s)" : "tm_load_word(&%s)", x);
     break;
   }
   return define(e, op, 0, x);
@@ -925,6 +931,7 @@ static const op_row rows[] = {
     {"armdsp.sxtb16", emit_armdsp, D_SXTB16, NULL},
     {"armdsp.smlad", emit_armdsp, D_SMLAD, NULL},
     {"armdsp.load_word", emit_armdsp, D_LOAD_WORD, NULL},
+    {"armdsp.load_pair", emit_armdsp, D_LOAD_PAIR, NULL},
     {"memref.load", emit_load, 0, NULL},
     {"memref.store", emit_store, 0, NULL},
     {"memref.alloca", emit_alloca, 0, NULL},
