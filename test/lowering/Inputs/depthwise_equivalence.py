@@ -1,6 +1,6 @@
 # Random depthwise layers (int8 and f32; 3x3, 5x5, 7x7, 9x9, 10x8, 10x4 and 1x1 kernels;
 # strides 1 and 2; same and valid padding; dilation; depth multipliers; inputs that die
-# at the layer, so in place applies) run by tinyml-run (C backend) with the reference
+# at the layer, so in place applies; wide and tall images) run by tinyml-run (C backend) with the reference
 # nest, with depthwise-lowering's nests and with the DSP kernels: every output must be the
 # same bytes.
 # usage: depthwise_equivalence.py WORKDIR [SEED]
@@ -21,7 +21,11 @@ for (k, s, pad, d, M, flt, H, W, C, chain) in [
     (3,1,"same",1,1,False,3,20,3,True), ((10,8),2,"same",1,8,False,20,16,1,False), ((10,4),2,"same",1,4,False,15,10,1,True),
     ((7,7),1,"same",1,1,True,9,9,2,True), ((9,9),2,"valid",1,1,False,12,13,3,True), ((10,8),1,"same",1,1,False,5,4,2,True),
     (3,1,"same",1,1,False,5,9,8,True), (3,1,"valid",1,1,False,6,7,5,True), ((5,3),1,"same",1,1,False,7,6,4,True),
-    ((1,3),1,"valid",1,1,False,3,8,6,True), (3,1,"same",1,1,False,4,2,4,False), (3,1,"same",1,1,False,5,6,1,True)]:
+    ((1,3),1,"valid",1,1,False,3,8,6,True), (3,1,"same",1,1,False,4,2,4,False), (3,1,"same",1,1,False,5,6,1,True),
+    # tall and narrow: the DSP kernel runs along the columns (in place or not; valid: the
+    # output smaller than the input)
+    (3,1,"same",1,1,False,25,5,4,True), (3,1,"valid",1,1,False,9,4,3,True), (3,1,"same",1,1,False,11,3,2,False),
+    (3,1,"valid",1,1,False,8,3,5,True)]:
     kh, kw = (k, k) if isinstance(k, int) else k
     OH, OW = out_dim(H, kh, s, d, pad), out_dim(W, kw, s, d, pad)
     O = C * M
