@@ -30,45 +30,51 @@ static int verify_sxtb16(tm_ctx *ctx, tm_op *op) {
 
 static int verify_smlad(tm_ctx *ctx, tm_op *op) { return check_i32(ctx, op); }
 
-/* One index per dimension; with constant indices, the four bytes must lie inside. */
-static int verify_load_word(tm_ctx *ctx, tm_op *op) {
-  if (tm_low_check_operand(ctx, op, 0, is_i8_memref, "memref of 8-bit signless integer values")) return -1;
+/* A load's memref, one index per dimension, its result; the memref's rank, or -1. */
+static int check_load(tm_ctx *ctx, tm_op *op, bool (*mem)(const tm_type *), const char *mem_what,
+                      bool (*res)(const tm_type *), const char *res_what) {
+  if (tm_low_check_operand(ctx, op, 0, mem, mem_what)) return -1;
   for (int i = 1; i < op->noperands; i++)
     if (tm_low_check_operand(ctx, op, i, is_index, "index")) return -1;
-  if (tm_low_check_result(ctx, op, 0, is_i32, "32-bit signless integer")) return -1;
+  if (tm_low_check_result(ctx, op, 0, res, res_what)) return -1;
   const tm_type *m = tm_low_operand_type(op, 0);
   if (op->noperands - 1 != m->rank)
     return tm_op_error(ctx, op, "expected %d indices, but got %d", m->rank, op->noperands - 1);
-  if (!tm_type_is_static(m)) return 0;
+  return m->rank;
+}
+
+/* With constant indices in a static memref: their element's linear index (-1 when some
+ * index is not a constant, -2 after an error for an index out of its dimension). */
+static int64_t const_element(tm_ctx *ctx, tm_op *op) {
+  const tm_type *m = tm_low_operand_type(op, 0);
+  if (!tm_type_is_static(m)) return -1;
   int64_t lin = 0;
   for (int d = 0; d < m->rank; d++) {
     const tm_attr *c = tm_value_const(tm_op_operand(op, 1 + d));
-    if (!c || c->kind != TM_ATTR_INT) return 0;
+    if (!c || c->kind != TM_ATTR_INT) return -1;
     if (c->u.i < 0 || c->u.i >= m->dims[d])
-      return tm_op_error(ctx, op, "index %lld is out of bounds for dimension %d", (long long)c->u.i, d);
+      return tm_op_error(ctx, op, "index %lld is out of bounds for dimension %d", (long long)c->u.i, d), -2;
     lin = lin * m->dims[d] + c->u.i;
   }
-  if (lin + 4 > tm_type_numel(m))
+  return lin;
+}
+
+/* With constant indices, the four bytes must lie inside. */
+static int verify_load_word(tm_ctx *ctx, tm_op *op) {
+  const char *mem = "memref of 8-bit signless integer values";
+  if (check_load(ctx, op, is_i8_memref, mem, is_i32, "32-bit signless integer") < 0) return -1;
+  int64_t lin = const_element(ctx, op), n = tm_type_numel(tm_low_operand_type(op, 0));
+  if (lin == -2) return -1;
+  if (lin >= 0 && lin + 4 > n)
     return tm_op_error(ctx, op, "reads bytes %lld to %lld of a memref of %lld", (long long)lin, (long long)lin + 3,
-                       (long long)tm_type_numel(m));
+                       (long long)n);
   return 0;
 }
 
-/* One index per dimension, in bounds when constant. */
 static int verify_load_pair(tm_ctx *ctx, tm_op *op) {
-  if (tm_low_check_operand(ctx, op, 0, is_i64_memref, "memref of 64-bit signless integer values")) return -1;
-  for (int i = 1; i < op->noperands; i++)
-    if (tm_low_check_operand(ctx, op, i, is_index, "index")) return -1;
-  if (tm_low_check_result(ctx, op, 0, is_i64, "64-bit signless integer")) return -1;
-  const tm_type *m = tm_low_operand_type(op, 0);
-  if (op->noperands - 1 != m->rank)
-    return tm_op_error(ctx, op, "expected %d indices, but got %d", m->rank, op->noperands - 1);
-  for (int d = 0; d < m->rank && tm_type_is_static(m); d++) {
-    const tm_attr *c = tm_value_const(tm_op_operand(op, 1 + d));
-    if (c && c->kind == TM_ATTR_INT && (c->u.i < 0 || c->u.i >= m->dims[d]))
-      return tm_op_error(ctx, op, "index %lld is out of bounds for dimension %d", (long long)c->u.i, d);
-  }
-  return 0;
+  const char *mem = "memref of 64-bit signless integer values";
+  if (check_load(ctx, op, is_i64_memref, mem, is_i64, "64-bit signless integer") < 0) return -1;
+  return const_element(ctx, op) == -2 ? -1 : 0;
 }
 
 #define TM_ATTRDEF_OF(key) ARMDSP_ATTR_##key

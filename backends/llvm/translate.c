@@ -779,28 +779,20 @@ static int emit_armdsp(tr *t, tm_op *op, const row *r) {
   return 0;
 }
 
-/* Four bytes from the element's address: an unaligned i32 load (LDR allows it on v7-M). */
-static int emit_load_word(tr *t, tm_op *op, const row *r) {
-  (void)r;
+/* armdsp.load_word (arg 32): four bytes from the element's address, an unaligned i32
+ * load (LDR allows it on v7-M).  armdsp.load_pair (arg 64): the 8-aligned i64 element,
+ * volatile, which ARM's instruction selection keeps one LDRD (a plain i64 load becomes two
+ * LDRs that the load/store optimizer pairs only sometimes); nothing else is lost, each pair
+ * is read once where it is used. */
+static int emit_armdsp_load(tr *t, tm_op *op, const row *r) {
   if (check_indices(t, op, 0, 1)) return -1;
   LLVMTypeRef elem;
-  LLVMValueRef ld = LLVMBuildLoad2(t->b, LLVMInt32TypeInContext(t->lc), element_ptr(t, op, 0, 1, &elem), "");
-  LLVMSetAlignment(ld, 1);
-  if (invariant(t, op->operands[0].value)) LLVMSetMetadata(ld, t->invariant_kind, t->empty_md);
-  set_result(t, op, ld);
-  return 0;
-}
-
-/* A volatile i64 load: ARM's instruction selection keeps it one LDRD (a plain i64 load
- * becomes two LDRs, which the load/store optimizer pairs only sometimes); elsewhere an
- * ordinary load.  Nothing else is lost: each pair is read once where it is used. */
-static int emit_load_pair(tr *t, tm_op *op, const row *r) {
-  (void)r;
-  if (check_indices(t, op, 0, 1)) return -1;
-  LLVMTypeRef elem;
-  LLVMValueRef ld = LLVMBuildLoad2(t->b, LLVMInt64TypeInContext(t->lc), element_ptr(t, op, 0, 1, &elem), "");
-  LLVMSetAlignment(ld, 8);
-  LLVMSetVolatile(ld, 1);
+  bool pair = r->arg == 64;
+  LLVMValueRef p = element_ptr(t, op, 0, 1, &elem);
+  LLVMValueRef ld = LLVMBuildLoad2(t->b, LLVMIntTypeInContext(t->lc, (unsigned)r->arg), p, "");
+  LLVMSetAlignment(ld, pair ? 8 : 1);
+  if (pair) LLVMSetVolatile(ld, 1);
+  else if (invariant(t, op->operands[0].value)) LLVMSetMetadata(ld, t->invariant_kind, t->empty_md);
   set_result(t, op, ld);
   return 0;
 }
@@ -854,8 +846,8 @@ static const row rows[] = {
     {"math.absi", emit_math, MATH_ABSI, NULL},
     {"armdsp.sxtb16", emit_armdsp, DSP_SXTB16, NULL},
     {"armdsp.smlad", emit_armdsp, DSP_SMLAD, NULL},
-    {"armdsp.load_word", emit_load_word, 0, NULL},
-    {"armdsp.load_pair", emit_load_pair, 0, NULL},
+    {"armdsp.load_word", emit_armdsp_load, 32, NULL},
+    {"armdsp.load_pair", emit_armdsp_load, 64, NULL},
     {"memref.load", emit_load, 0, NULL},
     {"memref.store", emit_store, 0, NULL},
     {"memref.view", emit_view, 0, NULL},
