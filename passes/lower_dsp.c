@@ -57,6 +57,8 @@ typedef struct dk {
   bool dsp;         /* armdsp ops; else the scalar kernel (plain loads and multiplies) */
   bool direct;      /* one pixel of a flat product: its row read as it is, not expanded */
   tm_value *xd[4];  /* ... at these offsets */
+  bool pairs;       /* the blocks of Q channels hold channel pairs (dk_pack), and so ... */
+  tm_value *corr[4]; /* ... need 128 * the sum of each pixel's inputs (dk_pixel_sums) */
   lw_residual res;  /* conv2d_add's */
 } dk;
 
@@ -265,6 +267,19 @@ static void mac_step(dk *D, int P, int Q, tm_value *const *a0, tm_value *const *
       tm_value *i = lw_affine(F, k, Q, q);
       w[q] = lw_load(F, wv, 1, &i);
     }
+    if (D->pairs && wv2) { /* the pair's words as they are for A, their odd bytes for B */
+      if (q % 2) continue;
+      tm_value *b0 = dsp_op(D, "armdsp.sxtb16", 1, &w[q], 8), *b1 = dsp_op(D, "armdsp.sxtb16", 1, &w[q + 1], 8);
+      for (int p = 0; p < P; p++) {
+        tm_value *ma[] = {a0[p], w[q], acc[q * P + p]};
+        tm_value *mb[] = {a1[p], w[q + 1], dsp_op(D, "armdsp.smlad", 3, ma, 0)};
+        acc[q * P + p] = dsp_op(D, "armdsp.smlad", 3, mb, 0);
+        tm_value *m0[] = {a0[p], b0, acc[(q + 1) * P + p]};
+        tm_value *m1[] = {a1[p], b1, dsp_op(D, "armdsp.smlad", 3, m0, 0)};
+        acc[(q + 1) * P + p] = dsp_op(D, "armdsp.smlad", 3, m1, 0);
+      }
+      continue;
+    }
     tm_value *ww = w[q];
     tm_value *b0 = dsp_op(D, "armdsp.sxtb16", 1, &ww, 0), *b1 = dsp_op(D, "armdsp.sxtb16", 1, &ww, 8);
     for (int p = 0; p < P; p++) {
@@ -275,11 +290,20 @@ static void mac_step(dk *D, int P, int Q, tm_value *const *a0, tm_value *const *
   }
 }
 
+/* The sums of P pixels x Q channels stored; a pair's A sum first loses its B part and
+ * the offset's products: A + 256 B + 128 sum(x) - 256 B - 128 sum(x). */
 static int dk_results(dk *D, int P, int Q, tm_value *const *acc, tm_value *const *och, tm_value *const *pix,
                       tm_value *n, tm_value *oy, tm_value *const *ox) {
+  lw_fn *F = D->F;
   for (int q = 0; q < Q; q++)
-    for (int p = 0; p < P; p++)
-      if (dk_store(D, acc[q * P + p], och[q], pix ? pix[p] : NULL, n, oy, ox ? ox[p] : NULL)) return -1;
+    for (int p = 0; p < P; p++) {
+      tm_value *a = acc[q * P + p];
+      if (D->pairs && Q % 2 == 0 && q % 2 == 0) {
+        tm_value *b = lw_shli(F, acc[(q + 1) * P + p], lw_ci32(F, 8));
+        a = lw_subi(F, lw_subi(F, a, b), D->corr[p]);
+      }
+      if (dk_store(D, a, och[q], pix ? pix[p] : NULL, n, oy, ox ? ox[p] : NULL)) return -1;
+    }
   return 0;
 }
 
@@ -341,6 +365,52 @@ static void pixel_pairs(dk *D, int P, tm_value *k, tm_value **a0, tm_value **a1)
   }
 }
 
+/* Direct: the pairs of the P rows' tail bytes, zero-padded to a word. */
+static void tail_pairs(dk *D, int P, tm_value **a0, tm_value **a1) {
+  for (int p = 0; p < P; p++) {
+    tm_value *b[4];
+    row_bytes(D, D->xd[p], lw_cidx(D->F, 4 * D->L4), (int)D->T, false, b);
+    pairs_of_bytes(D, b, &a0[p], &a1[p]);
+  }
+}
+
+/* D->corr[p] = 128 * the sum of the input values pixel p's products read (padding's
+ * zero point and the zero tails included), which the pairs' A weights' offset adds. */
+static void dk_pixel_sums(dk *D, int P) {
+  lw_fn *F = D->F;
+  tm_value *s[4], *a0[4], *a1[4], *ones = lw_ci32(F, 0x00010001);
+  for (int p = 0; p < P; p++) s[p] = lw_ci32(F, 0);
+  int64_t nk = D->direct ? D->L4 : D->K;
+  for (int tail = 0; tail < 2; tail++) {
+    lw_for lk;
+    if (!tail && nk) {
+      lw_for_n(F, &lk, nk, P, s);
+      memcpy(s, lk.args, (size_t)P * sizeof *s);
+      if (D->direct) {
+        pixel_pairs(D, P, lk.iv, a0, a1);
+      } else { /* word by word from the i32 view: gcc 12 -O2 vectorized this sum of
+                * i64 reads (tm_load_pair) of words just stored as i32 wrongly */
+        for (int p = 0; p < P; p++) {
+          tm_value *j = lw_affine(F, lk.iv, 2 * P, 2 * p), *j1 = lw_add_idx(F, j, lw_cidx(F, 1));
+          a0[p] = lw_load(F, D->xp, 1, &j);
+          a1[p] = lw_load(F, D->xp, 1, &j1);
+        }
+      }
+    } else if (tail && D->direct && D->T) {
+      tail_pairs(D, P, a0, a1);
+    } else {
+      continue;
+    }
+    for (int p = 0; p < P; p++) {
+      tm_value *m0[] = {a0[p], ones, s[p]};
+      tm_value *m1[] = {a1[p], ones, dsp_op(D, "armdsp.smlad", 3, m0, 0)};
+      s[p] = dsp_op(D, "armdsp.smlad", 3, m1, 0);
+    }
+    if (!tail) memcpy(s, lw_for_end(F, &lk, P, s), (size_t)P * sizeof *s);
+  }
+  for (int p = 0; p < P; p++) D->corr[p] = lw_shli(F, s[p], lw_ci32(F, 7));
+}
+
 /* P pixels times Q channels from o0, whose packed words start at wb: one loop over the
  * words (or, up to lower-to-loops' unroll-words, the words one after another), P * Q
  * accumulators.  The pixels' pairs come from D->xp, or, direct, from their
@@ -387,11 +457,7 @@ static int dk_block(dk *D, int P, int Q, tm_value *o0, tm_value *wb, tm_value *c
     memcpy(acc, lw_for_end(F, &lk, na, acc), (size_t)na * sizeof *acc);
   }
   if (D->direct && D->T) {
-    for (int p = 0; p < P; p++) {
-      tm_value *b[4];
-      row_bytes(D, D->xd[p], lw_cidx(F, 4 * D->L4), (int)D->T, false, b);
-      pairs_of_bytes(D, b, &a0[p], &a1[p]);
-    }
+    tail_pairs(D, P, a0, a1);
     mac_step(D, P, Q, a0, a1, wv, wv2, lw_cidx(F, D->L4), acc);
   }
   return dk_results(D, P, Q, acc, och, pix, n, oy, ox);
@@ -442,6 +508,7 @@ static int dk_pixels(dk *D, int64_t npix, tm_value *n, tm_value *oy) {
     }
     if (D->direct) memcpy(D->xd, first, sizeof first);
     else dk_expand(D, pp, D->flat ? lw_cidx(F, 0) : n, iy0, first);
+    if (D->pairs) dk_pixel_sums(D, pp);
     int r = D->flat ? dk_channels(D, pp, px, NULL, NULL, NULL) : dk_channels(D, pp, NULL, n, oy, px);
     if (r) return -1;
     if (count > 1) lw_for_end(F, &lp, 0, NULL);
@@ -452,7 +519,13 @@ static int dk_pixels(dk *D, int64_t npix, tm_value *n, tm_value *oy) {
 
 /* The weights in the inner loop's order — for each block of Q channels, word j of every
  * channel in turn (the kernel rows' whole words, then their tails, zero-padded to a
- * word: expand_tails) — and bias' = bias + in_off * sum(w). */
+ * word: expand_tails) — and bias' = bias + in_off * sum(w).
+ * With D->pairs, word j of a block's channels A, B (A even) is two words: bytes 0, 2 of
+ * A's then of B's interleaved, (A0 + 128, B0, A2 + 128, B2), and likewise bytes 1, 3.
+ * Each halfword is A + 128 + 256 B, so one SMLAD of a pixel's pair with the word as it is
+ * sums A + 128 x + 256 B, and one with its odd bytes (SXTB16 ROR 8) sums B: two channels
+ * for one SXTB16 instead of two per channel.  A's bias becomes bias'A + 256 bias'B, and
+ * dk_results subtracts 256 B and 128 sum(x). */
 static void dk_pack(dk *D, const tm_attr *wv, const tm_attr *bv) {
   const lw_dsp_conv *c = D->c;
   lw_lower *W = D->W;
@@ -461,8 +534,11 @@ static void dk_pack(dk *D, const tm_attr *wv, const tm_attr *bv) {
   int32_t *bias = TM_NEW_ARRAY(tm_ctx_arena(W->ctx), int32_t, O);
   int64_t *bound = TM_NEW_ARRAY(tm_ctx_arena(W->ctx), int64_t, O);
   memset(pk, 0, (size_t)(O * D->K * 4));
+  if (D->pairs) /* A's padding bytes: weights of 0 */
+    for (int64_t i = 0; i < D->O1 * D->K * 4; i += 2) pk[i] = 128;
   for (int64_t o = 0; o < O; o++) {
     int64_t blk = o < D->O1 ? D->Q : 1, first = o < D->O1 ? o / D->Q * D->Q : o, qi = o - first;
+    bool pair = D->pairs && o < D->O1;
     uint32_t sum = bv ? (uint32_t)tm_dense_get_int(bv, o) : 0;
     int64_t wabs = 0;
     for (int64_t ky = 0; ky < KH; ky++)
@@ -473,7 +549,8 @@ static void dk_pack(dk *D, const tm_attr *wv, const tm_attr *bv) {
         int64_t j = i < 4 * L4 ? ky * L4 + i / 4 : KH * L4 + tail / 4, bj = i < 4 * L4 ? i % 4 : tail % 4;
         /* DSP: word j of each channel in turn (little-endian); scalar: byte 4j + bj of each */
         int64_t at = D->dsp ? ((first * D->K + j * blk) + qi) * 4 + bj : first * D->K * 4 + (j * 4 + bj) * blk + qi;
-        pk[at] = (uint8_t)w;
+        if (pair) at = (first * D->K + j * blk + qi / 2 * 2 + bj % 2) * 4 + bj / 2 * 2 + qi % 2;
+        pk[at] = (uint8_t)(pair && qi % 2 == 0 ? w + 128 : w);
         wabs += w < 0 ? -w : w;
         sum += (uint32_t)c->in_off * (uint32_t)w;
       }
@@ -483,6 +560,7 @@ static void dk_pack(dk *D, const tm_attr *wv, const tm_attr *bv) {
     if (!wabs) lw_requant_fix(W, c->rq, o, bias[o]);
   }
   c->rq->bound = bound;
+  for (int64_t o = 0; D->pairs && o < D->O1; o += 2) bias[o] = (int32_t)((uint32_t)bias[o] + ((uint32_t)bias[o + 1] << 8));
   lw_fn *F = D->F;
   int64_t n = O * D->K * 4;
   const tm_type *t = tm_type_tensor(W->ctx, lw_i8(F), 1, &n);
@@ -566,13 +644,19 @@ int lw_lower_dsp_conv(lw_lower *W, tm_op *op, const lw_dsp_conv *c) {
   if (D.dsp && D.P == 2 && !D.flat && D.K <= 4) D.Q = 4;
   if (D.Q > c->O) D.Q = (int)c->O;
   D.O1 = c->O / D.Q * D.Q;
+  /* a lone pixel of a flat product is read directly (its pairs used by every channel
+   * block once); other products expand their pixels into a scratch (below) */
+  D.direct = D.flat && D.P == 1 && npix == 1;
+  /* channel pairs, per block of P pixels: two SXTB16 fewer a word of each pair, for the
+   * pixels' sums (a load and two SMLADs a word, five direct) and two instructions a pair's
+   * result */
+  int64_t nk = D.direct ? D.L4 : D.K, npairs = D.O1 / 2;
+  D.pairs = D.dsp && W->M->channel_pairs && D.Q % 2 == 0 &&
+            npairs * nk * 2 > D.P * (nk * (D.direct ? 5 : 3) + 4) + npairs * D.P * 2;
   dk_pack(&D, wv, bv);
   lw_requant_materialize(W, c->rq, c->name, c->zp_out);
   if (c->residual && lw_residual_init(W, op, &D.res)) return -1;
   D.xs = lw_flat(W, lw_in_buf(W, c->x));
-  /* a lone pixel of a flat product is read directly (its pairs used by every channel
-   * block once); other products expand their pixels into a scratch (below) */
-  D.direct = D.flat && D.P == 1 && npix == 1;
   /* In place (the bytes must die here: their tensor's last use, not a view): over the
    * input of a flat product, which reads a block's pixels (into the scratch) before it
    * writes their outputs, no more bytes than their inputs (O <= C), so that they never

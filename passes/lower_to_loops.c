@@ -369,6 +369,9 @@ static const tm_pass_option options[] = {
     {.name = "unroll-words", .kind = TM_OPT_INT, .default_value = "16", .min = 0, .max = 1024,
      .help = "DSP kernels: a block's product of at most this many words per pixel is unrolled, not a loop "
              "(faster, more flash; 0: always a loop)"},
+    {.name = "channel-pairs", .kind = TM_OPT_BOOL, .default_value = "true",
+     .help = "DSP kernels: where the cost model says it pays, pack two output channels' weights into each word "
+             "(one SXTB16 for two channels' products, docs/dsp.md)"},
 };
 
 static int run(tm_ctx *ctx, tm_op *root, const tm_pass_options *opts) {
@@ -387,7 +390,8 @@ static int run(tm_ctx *ctx, tm_op *root, const tm_pass_options *opts) {
     return -1;
   }
   lw_module M = {.ctx = ctx, .module = root, .inline_helpers = !strcmp(helpers, "inline"),
-                 .kernels = kernels, .unroll_words = tm_pass_opt_int(opts, "unroll-words")};
+                 .kernels = kernels, .unroll_words = tm_pass_opt_int(opts, "unroll-words"),
+                 .channel_pairs = tm_pass_opt_bool(opts, "channel-pairs")};
   tm_block *mb = tm_module_body(root);
   int nfuncs = 0;
   for (tm_op *o = mb ? mb->first : NULL; o; o = o->next) nfuncs += tm_op_is(o, "func.func") && needs_lowering(o);
