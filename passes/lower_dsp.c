@@ -449,11 +449,17 @@ static int dk_block(dk *D, int P, int Q, tm_value *o0, tm_value *wb, tm_value *c
       mac_step(D, P, Q, a0, a1, wv, wv2, lw_cidx(F, k), acc);
     }
   } else if (nk) {
+    int64_t U = 1; /* words a trip: the most, up to loop-words, that divide nk in 3 trips or more */
+    for (int64_t u = D->W->M->loop_words; u > 1 && U == 1; u--)
+      if (nk % u == 0 && nk / u >= 3) U = u;
     lw_for lk;
-    lw_for_n(F, &lk, nk, na, acc);
+    lw_for_n(F, &lk, nk / U, na, acc);
     for (int i = 0; i < na; i++) acc[i] = lk.args[i];
-    pixel_pairs(D, P, lk.iv, a0, a1);
-    mac_step(D, P, Q, a0, a1, wv, wv2, lk.iv, acc);
+    for (int j = 0; j < U; j++) {
+      tm_value *k = lw_affine(F, lk.iv, U, j);
+      pixel_pairs(D, P, k, a0, a1);
+      mac_step(D, P, Q, a0, a1, wv, wv2, k, acc);
+    }
     memcpy(acc, lw_for_end(F, &lk, na, acc), (size_t)na * sizeof *acc);
   }
   if (D->direct && D->T) {

@@ -369,6 +369,9 @@ static const tm_pass_option options[] = {
     {.name = "unroll-words", .kind = TM_OPT_INT, .default_value = "16", .min = 0, .max = 1024,
      .help = "DSP kernels: a block's product of at most this many words per pixel is unrolled, not a loop "
              "(faster, more flash; 0: always a loop)"},
+    {.name = "loop-words", .kind = TM_OPT_INT, .default_value = "12", .min = 1, .max = 1024,
+     .help = "DSP kernels: a longer product's loop takes the most words a trip, up to this many, that divide its "
+             "words in three trips or more (1: one word a trip, LLVM unrolls)"},
     {.name = "channel-pairs", .kind = TM_OPT_BOOL, .default_value = "true",
      .help = "DSP kernels: where the cost model says it pays, pack two output channels' weights into each word "
              "(one SXTB16 for two channels' products, docs/dsp.md)"},
@@ -391,6 +394,7 @@ static int run(tm_ctx *ctx, tm_op *root, const tm_pass_options *opts) {
   }
   lw_module M = {.ctx = ctx, .module = root, .inline_helpers = !strcmp(helpers, "inline"),
                  .kernels = kernels, .unroll_words = tm_pass_opt_int(opts, "unroll-words"),
+                 .loop_words = tm_pass_opt_int(opts, "loop-words"),
                  .channel_pairs = tm_pass_opt_bool(opts, "channel-pairs")};
   tm_block *mb = tm_module_body(root);
   int nfuncs = 0;

@@ -53,6 +53,7 @@ typedef struct lw_module {
   bool inline_helpers;
   int kernels;      /* lw_kernels: which kernels the target gets */
   int64_t unroll_words; /* DSP products of at most this many words per pixel: no loop */
+  int64_t loop_words;   /* ... longer ones: up to this many words a trip */
   bool channel_pairs;   /* DSP: two channels' weights in one word where it pays (docs/dsp.md) */
   tm_op *helpers[LW_HELPER_COUNT];
   int nglobals;     /* for fresh names */
