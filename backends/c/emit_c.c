@@ -1006,6 +1006,15 @@ static const char *param_name(emitter *e, const tm_model_info *mi, int i) {
   return i < mi->ninputs ? S("in%d", i) : S("out%d", i - mi->ninputs);
 }
 
+/* Whether argument i of f is one of outline-repeated-loops' tm.readonly_args (a
+ * constant global in every call: `const T *restrict`). */
+static bool readonly_arg(const tm_op *f, int i) {
+  const tm_attr *ro = tm_op_attr(f, "tm.readonly_args");
+  for (int k = 0; ro && ro->kind == TM_ATTR_ARRAY && k < ro->u.array.n; k++)
+    if (ro->u.array.elts[k]->kind == TM_ATTR_INT && ro->u.array.elts[k]->u.i == i) return true;
+  return false;
+}
+
 /* `static void NAME_f(int8_t *arena, const int8_t *in0, int8_t *out0)`; mi is set for
  * the model function, whose inputs are read-only. */
 static const char *signature(emitter *e, symbol *s, const tm_model_info *mi) {
@@ -1015,13 +1024,13 @@ static const char *signature(emitter *e, symbol *s, const tm_model_info *mi) {
   const char *params = "";
   for (int i = 0; i < entry->nargs; i++) {
     tm_value *a = entry->args[i];
-    bool input = mi && i >= mi->has_arena && i < mi->has_arena + mi->ninputs;
-    const char *ty = decl_type(e, a->type, input);
+    bool input = mi && i >= mi->has_arena && i < mi->has_arena + mi->ninputs, ro = readonly_arg(f, i);
+    const char *ty = decl_type(e, a->type, input || ro);
     if (!ty || (a->type->kind == TM_TYPE_MEMREF && check_memref(e, f, a->type))) {
       if (!ty) unsupported_type(e, f, a->type);
       return NULL;
     }
-    params = S("%s%s%s%s", params, i ? ", " : "", ty, param_name(e, mi, i));
+    params = S("%s%s%s%s%s", params, i ? ", " : "", ty, ro ? "restrict " : "", param_name(e, mi, i));
   }
   const char *ret = "void";
   if (ft->nresults) {
@@ -1029,7 +1038,9 @@ static const char *signature(emitter *e, symbol *s, const tm_model_info *mi) {
     if (!ctype_of(ft->results[0], &c)) return unsupported_type(e, f, ft->results[0]), NULL;
     ret = c.st;
   }
-  return S("static %s%s %s(%s)", mi ? "" : "inline ", ret, s->cname, *params ? params : "void");
+  /* helpers are inline; outline-repeated-loops' shared code is not (it would be copied back) */
+  bool plain = mi || tm_op_attr(f, "tm.outlined");
+  return S("static %s%s %s(%s)", plain ? "" : "inline ", ret, s->cname, *params ? params : "void");
 }
 
 static int emit_function(emitter *e, symbol *s, const tm_model_info *mi, cbuf *protos) {
@@ -1048,7 +1059,8 @@ static int emit_function(emitter *e, symbol *s, const tm_model_info *mi, cbuf *p
   e->indent = 1;
   for (int i = 0; i < entry->nargs; i++) {
     tm_value *a = entry->args[i];
-    bind(e, a, param_name(e, mi, i))->const_ptr = mi && i >= mi->has_arena && i < mi->has_arena + mi->ninputs;
+    bind(e, a, param_name(e, mi, i))->const_ptr =
+        (mi && i >= mi->has_arena && i < mi->has_arena + mi->ninputs) || readonly_arg(f, i);
     if (!value_live(e, a)) line(e, "(void)%s;", param_name(e, mi, i));
   }
   if (emit_block(e, entry)) return -1;

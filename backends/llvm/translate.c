@@ -7,7 +7,8 @@
  * map to the LLVM instruction with MLIR's semantics (wrapping integers, IEEE floats, poison
  * where MLIR has poison), math ops to LLVM intrinsics or libm.  memref.globals become
  * private LLVM globals (constants in flash), func.funcs internal functions (the module's
- * `__tm_*` helpers alwaysinline), both named NAME.sym, and NAME_invoke the one exported
+ * `__tm_*` helpers alwaysinline, outline-repeated-loops' tm.outlined ones noinline), both
+ * named NAME.sym, and NAME_invoke the one exported
  * symbol.  docs/llvm-backend.md has the whole mapping. */
 #include <string.h>
 
@@ -252,6 +253,18 @@ static func_entry *get_function(tr *t, tm_op *f) {
   fe->fn = LLVMAddFunction(t->m, local_name(t, f), fty);
   LLVMSetLinkage(fe->fn, LLVMInternalLinkage);
   target_attrs(t, fe->fn);
+  /* outline-repeated-loops' shared code: inlined back, it would be copied again */
+  if (tm_op_attr(f, "tm.outlined")) fn_attr(t, fe->fn, "noinline");
+  const tm_attr *ro = tm_op_attr(f, "tm.readonly_args"); /* constant globals in every call */
+  for (int i = 0; ro && ro->kind == TM_ATTR_ARRAY && i < ro->u.array.n; i++) {
+    const tm_attr *e = ro->u.array.elts[i];
+    if (e->kind != TM_ATTR_INT || e->u.i < 0 || e->u.i >= (int64_t)LLVMCountParams(fe->fn)) continue;
+    for (int k = 0; k < 2; k++) {
+      const char *a = k ? "readonly" : "noalias";
+      LLVMAddAttributeAtIndex(fe->fn, (unsigned)e->u.i + 1,
+                              LLVMCreateEnumAttribute(t->lc, LLVMGetEnumAttributeKindForName(a, strlen(a)), 0));
+    }
+  }
   if (t->nfuncs == t->funcs_cap) {
     t->funcs_cap = t->funcs_cap ? 2 * t->funcs_cap : 8;
     func_entry **grown = TM_NEW_ARRAY(tm_ctx_arena(t->ctx), func_entry *, t->funcs_cap);
@@ -1062,7 +1075,8 @@ LLVMModuleRef tm_llvm_translate(tm_ctx *ctx, const tm_model_info *mi, tm_op *mod
     }
     for (int i = 0; i < t->nfuncs && !rc; i++) { /* the helpers the model calls, transitively */
       func_entry *fe = t->funcs[i];
-      if (fe != model && !strncmp(tm_op_attr_str(fe->op, "sym_name", ""), "__tm_", 5))
+      if (fe != model && !strncmp(tm_op_attr_str(fe->op, "sym_name", ""), "__tm_", 5) &&
+          !tm_op_attr(fe->op, "tm.outlined"))
         fn_attr(t, fe->fn, "alwaysinline");
       if (!fe->defined) rc = define_function(t, fe, fe == model ? mi : NULL);
     }

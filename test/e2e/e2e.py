@@ -2,7 +2,7 @@
 """Compiles one shared model with tinyml-opt and runs it on an emulated board.
 
   e2e.py --tinyml-opt build/tinyml-opt/tinyml-opt --models ../shared/models \
-         --model kws_int8 --target cortex-m4 --backend c|llvm|obj [--pipeline O2|O1|Omem|TEXT]
+         --model kws_int8 --target cortex-m4 --backend c|llvm|obj [--pipeline O2|O1|Omem|Os|TEXT]
 
 The pipeline is tinyml-opt's -O2 unless --pipeline (a name of passes/pipelines.def, a pass
 pipeline text, or flags) or $TINYML_PIPELINE says otherwise.
