@@ -20,6 +20,9 @@
 
 #include "passes/lowering.h"
 
+/* The most bytes a lone pixel's expansion may add to the arena (dk_pixels, below). */
+#define LW_LONE_PIXEL_SCRATCH 512
+
 int lw_target_kernels(const char *name) {
   static const struct {
     const char *name;
@@ -650,9 +653,12 @@ int lw_lower_dsp_conv(lw_lower *W, tm_op *op, const lw_dsp_conv *c) {
   if (D.dsp && D.P == 2 && !D.flat && D.K <= 4) D.Q = 4;
   if (D.Q > c->O) D.Q = (int)c->O;
   D.O1 = c->O / D.Q * D.Q;
-  /* a lone pixel of a flat product is read directly (its pairs used by every channel
-   * block once); other products expand their pixels into a scratch (below) */
-  D.direct = D.flat && D.P == 1 && npix == 1;
+  /* a lone pixel of a flat product (a batch-1 fully_connected) is read directly, each
+   * channel block sign-extending its words again; read by eight blocks or more, and
+   * small, it is expanded once into a scratch like other products' pixels (below):
+   * an LDRD a word instead of an LDR and two SXTB16 (ad01 -9 %) */
+  int64_t blocks = D.O1 / D.Q + (c->O - D.O1);
+  D.direct = D.flat && D.P == 1 && npix == 1 && (!D.dsp || blocks < 8 || D.K * 8 > LW_LONE_PIXEL_SCRATCH);
   /* channel pairs, per block of P pixels: two SXTB16 fewer a word of each pair, for the
    * pixels' sums (a load and two SMLADs a word, five direct) and two instructions a pair's
    * result */
