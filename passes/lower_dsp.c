@@ -659,6 +659,10 @@ int lw_lower_dsp_conv(lw_lower *W, tm_op *op, const lw_dsp_conv *c) {
    * an LDRD a word instead of an LDR and two SXTB16 (ad01 -9 %) */
   int64_t blocks = D.O1 / D.Q + (c->O - D.O1);
   D.direct = D.flat && D.P == 1 && npix == 1 && (!D.dsp || blocks < 8 || D.K * 8 > LW_LONE_PIXEL_SCRATCH);
+  /* read directly, a word's sign extension serves three pairs of channels a block when
+   * there are many (ad01's 640 -> 128: 24 instructions per 24 MACs, not 17 per 16; four
+   * pairs spill) */
+  if (D.dsp && D.direct && c->O >= 48) D.Q = 6, D.O1 = c->O / 6 * 6;
   /* channel pairs, per block of P pixels: two SXTB16 fewer a word of each pair, for the
    * pixels' sums (a load and two SMLADs a word, five direct) and two instructions a pair's
    * result */
