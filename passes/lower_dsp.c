@@ -262,8 +262,8 @@ static void mac_step(dk *D, int P, int Q, tm_value *const *a0, tm_value *const *
     if (wv2 && q % 2 == 0) {
       tm_value *ld[] = {wv2, lw_affine(F, k, Q / 2, q / 2)};
       /* LDRDs of weights pay in flat products; in 3x3 convs resnet took 6 % more, in a
-       * batch-1 fully_connected ad01 1.5 % more */
-      tm_value *v = D->flat && !D->direct ? lw_op(F, "armdsp.load_pair", lw_i64(F), 2, ld, 0, NULL)
+       * batch-1 fully_connected's blocks of four ad01 1.5 % more, of six 1.1 % less */
+      tm_value *v = D->flat && (!D->direct || Q == 6) ? lw_op(F, "armdsp.load_pair", lw_i64(F), 2, ld, 0, NULL)
                                           : lw_load(F, wv2, 1, &ld[1]);
       split_pair(D, v, &w[q], &w[q + 1]);
     } else if (wv) {
