@@ -664,8 +664,9 @@ int lw_lower_dsp_conv(lw_lower *W, tm_op *op, const lw_dsp_conv *c) {
    * pairs spill) */
   if (D.dsp && D.direct && c->O >= 48) D.Q = 6, D.O1 = c->O / 6 * 6;
   /* channel pairs, per block of P pixels: two SXTB16 fewer a word of each pair, for the
-   * pixels' sums (a load and two SMLADs a word, five direct) and two instructions a pair's
-   * result */
+   * pixels' sums (two loads and two SMLADs a word, counted as three: with four,
+   * micro_speech's 20-word conv lost its pairs and took 1.5 % more; five direct) and two
+   * instructions a pair's result */
   int64_t nk = D.direct ? D.L4 : D.K, npairs = D.O1 / 2;
   D.pairs = D.dsp && W->M->channel_pairs && D.Q % 2 == 0 &&
             npairs * nk * 2 > D.P * (nk * (D.direct ? 5 : 3) + 4) + npairs * D.P * 2;
