@@ -4,11 +4,10 @@
  * up to what they read from outside: buffers (the planned views, globals of the same
  * type) and scalars become the function's arguments, but an index constant must be the
  * same value (loop bounds and offsets stay immediates); a constant that is the same
- * everywhere is copied in.  kws' four identical
- * depthwise + pointwise blocks keep one copy of their code.  The outlined function is
- * marked tm.outlined: the backends do not inline it back.  Run it after plan-memory,
- * so that the arguments are the planned views; it saves flash for a call's few
- * instructions and the arguments' registers. */
+ * everywhere is copied in.  kws' four identical depthwise + pointwise blocks keep one
+ * copy of their code.  The outlined function is marked tm.outlined: the backends do
+ * not inline it back.  Run it after plan-memory, so that the arguments are the planned
+ * views; it saves flash for a call's few instructions and the arguments' registers. */
 #include <stdio.h>
 #include <string.h>
 
