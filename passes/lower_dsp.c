@@ -60,6 +60,7 @@ typedef struct dk {
   bool dsp;         /* armdsp ops; else the scalar kernel (plain loads and multiplies) */
   bool direct;      /* one pixel of a flat product: its row read as it is, not expanded */
   tm_value *xd[4];  /* ... at these offsets */
+  bool pair_loads;  /* two channels' weight words of one k read with armdsp.load_pair */
   bool pairs;       /* the blocks of Q channels hold channel pairs (dk_pack), and so ... */
   tm_value *corr[4]; /* ... need 128 * the sum of each pixel's inputs (dk_pixel_sums) */
   lw_residual res;  /* conv2d_add's */
@@ -261,10 +262,8 @@ static void mac_step(dk *D, int P, int Q, tm_value *const *a0, tm_value *const *
   for (int q = 0; q < Q; q++) {
     if (wv2 && q % 2 == 0) {
       tm_value *ld[] = {wv2, lw_affine(F, k, Q / 2, q / 2)};
-      /* LDRDs of weights pay in flat products; in 3x3 convs resnet took 6 % more, in a
-       * batch-1 fully_connected's blocks of four ad01 1.5 % more, of six 1.1 % less */
-      tm_value *v = D->flat && (!D->direct || Q == 6) ? lw_op(F, "armdsp.load_pair", lw_i64(F), 2, ld, 0, NULL)
-                                          : lw_load(F, wv2, 1, &ld[1]);
+      tm_value *v = D->pair_loads ? lw_op(F, "armdsp.load_pair", lw_i64(F), 2, ld, 0, NULL)
+                                  : lw_load(F, wv2, 1, &ld[1]);
       split_pair(D, v, &w[q], &w[q + 1]);
     } else if (wv) {
       tm_value *i = lw_affine(F, k, Q, q);
@@ -663,6 +662,9 @@ int lw_lower_dsp_conv(lw_lower *W, tm_op *op, const lw_dsp_conv *c) {
    * there are many (ad01's 640 -> 128: 24 instructions per 24 MACs, not 17 per 16; four
    * pairs spill) */
   if (D.dsp && D.direct && c->O >= 48) D.Q = 6, D.O1 = c->O / 6 * 6;
+  /* LDRDs of weight pairs pay in flat products; in 3x3 convs resnet took 6 % more, in a
+   * batch-1 fully_connected's blocks of four ad01 1.5 % more, of six 1.1 % less */
+  D.pair_loads = D.flat && (!D.direct || D.Q == 6);
   /* channel pairs, per block of P pixels: two SXTB16 fewer a word of each pair, for the
    * pixels' sums (two loads and two SMLADs a word, counted as three: with four,
    * micro_speech's 20-word conv lost its pairs and took 1.5 % more; five direct) and two
