@@ -50,12 +50,15 @@ typedef struct dk {
   int64_t L, L4, T; /* bytes per kernel row, its whole words, tail bytes */
   int64_t K;        /* words of all kernel rows: KH * L4, then the KH * T tail bytes, zero-padded */
   int P, Q;         /* register blocking: pixels x channels */
-  int64_t O1;       /* channels in blocks of Q; the rest one by one */
+  int64_t O1, O2;   /* channels in blocks of Q, to O1; then in blocks of two, to O2; the
+                     * rest one by one */
   tm_value *xp;     /* the pixels' expansion: DSP halfword pairs i32 [K][P][2], scalar i8 [K * 4][P] */
   tm_value *xp2;    /* DSP: the same bytes as i64, a pixel's two pairs of a word in one load */
   tm_value *wp;     /* packed weights, i8 [O * K * 4] */
-  tm_value *bias;   /* bias', i32 [O] */
+  tm_value *bias;   /* bias', i32 [O]: a view of bias_bytes (a lone pixel's blocks view ... */
+  tm_value *bias_bytes; /* ... their own: dk_block) */
   tm_value *ym;     /* the result: 4-D (conv) or 1-D (flat) */
+  bool lone;        /* a flat product of one pixel (a batch-1 fully_connected) */
   bool flat;        /* pixels numbered 0..NP-1 (1x1 stride-1 convs, fully_connected) */
   bool dsp;         /* armdsp ops; else the scalar kernel (plain loads and multiplies) */
   bool direct;      /* one pixel of a flat product: its row read as it is, not expanded */
@@ -421,9 +424,17 @@ static int dk_block(dk *D, int P, int Q, tm_value *o0, tm_value *wb, tm_value *c
                     tm_value *const *ox) {
   lw_fn *F = D->F;
   tm_value *acc[LW_FOR_MAX_CARRIED], *och[LW_FOR_MAX_CARRIED];
+  /* a lone pixel's block reads its bias' through a view: the channel indices, then not
+   * shared with the output's, are not kept (spilled) across the products (ad01 -1 %;
+   * blocks inside a pixel loop took 1 % more) */
+  int64_t nq = Q;
+  tm_value *bops[] = {D->bias_bytes, lw_affine(F, o0, 4, 0)};
+  tm_value *bq = D->lone ? lw_op(F, "memref.view", tm_type_memref(D->W->ctx, lw_i32(F), 1, &nq), 2, bops, 0, NULL)
+                         : D->bias;
   for (int q = 0; q < Q; q++) {
     och[q] = lw_add_idx(F, o0, lw_cidx(F, q));
-    tm_value *b = lw_load(F, D->bias, 1, &och[q]);
+    tm_value *i = D->lone ? lw_cidx(F, q) : och[q];
+    tm_value *b = lw_load(F, bq, 1, &i);
     for (int p = 0; p < P; p++) acc[q * P + p] = b;
   }
   if (!D->dsp) return dk_block_scalar(D, P, Q, acc, och, wb, pix, n, oy, ox);
@@ -486,8 +497,8 @@ static int dk_channels(dk *D, int P, tm_value *const *pix, tm_value *n, tm_value
     if (dk_block(D, P, Q, lw_affine(F, cb, Q, 0), lw_affine(F, cb, Q * D->K, 0), pix, n, oy, ox)) return -1;
     if (loop) lw_for_end(F, &lc, 0, NULL);
   }
-  for (int64_t o = D->O1; o < D->c->O; o++)
-    if (dk_block(D, P, 1, lw_cidx(F, o), lw_cidx(F, o * D->K), pix, n, oy, ox)) return -1;
+  for (int64_t o = D->O1; o < D->c->O; o += o < D->O2 ? 2 : 1)
+    if (dk_block(D, P, o < D->O2 ? 2 : 1, lw_cidx(F, o), lw_cidx(F, o * D->K), pix, n, oy, ox)) return -1;
   return 0;
 }
 
@@ -543,10 +554,11 @@ static void dk_pack(dk *D, const tm_attr *wv, const tm_attr *bv) {
   int64_t *bound = TM_NEW_ARRAY(tm_ctx_arena(W->ctx), int64_t, O);
   memset(pk, 0, (size_t)(O * D->K * 4));
   if (D->pairs) /* A's padding bytes: weights of 0 */
-    for (int64_t i = 0; i < D->O1 * D->K * 4; i += 2) pk[i] = 128;
+    for (int64_t i = 0; i < D->O2 * D->K * 4; i += 2) pk[i] = 128;
   for (int64_t o = 0; o < O; o++) {
-    int64_t blk = o < D->O1 ? D->Q : 1, first = o < D->O1 ? o / D->Q * D->Q : o, qi = o - first;
-    bool pair = D->pairs && o < D->O1;
+    int64_t blk = o < D->O1 ? D->Q : o < D->O2 ? 2 : 1;
+    int64_t first = o < D->O1 ? o / D->Q * D->Q : o < D->O2 ? o - (o - D->O1) % 2 : o, qi = o - first;
+    bool pair = D->pairs && o < D->O2;
     uint32_t sum = bv ? (uint32_t)tm_dense_get_int(bv, o) : 0;
     int64_t wabs = 0;
     for (int64_t ky = 0; ky < KH; ky++)
@@ -568,12 +580,16 @@ static void dk_pack(dk *D, const tm_attr *wv, const tm_attr *bv) {
     if (!wabs) lw_requant_fix(W, c->rq, o, bias[o]);
   }
   c->rq->bound = bound;
-  for (int64_t o = 0; D->pairs && o < D->O1; o += 2) bias[o] = (int32_t)((uint32_t)bias[o] + ((uint32_t)bias[o + 1] << 8));
+  for (int64_t o = 0; D->pairs && o < D->O2; o += 2) bias[o] = (int32_t)((uint32_t)bias[o] + ((uint32_t)bias[o + 1] << 8));
   lw_fn *F = D->F;
   int64_t n = O * D->K * 4;
   const tm_type *t = tm_type_tensor(W->ctx, lw_i8(F), 1, &n);
   D->wp = lw_get_global(F, lw_global(W->M, "dsp_weights", tm_attr_dense(W->ctx, t, false, pk, (size_t)n), F->loc));
-  D->bias = lw_get_global(F, lw_global_i32(W->M, "dsp_bias", O, bias, F->loc));
+  int64_t nb = 4 * O;
+  const tm_type *tb = tm_type_tensor(W->ctx, lw_i8(F), 1, &nb);
+  D->bias_bytes = lw_get_global(F, lw_global(W->M, "dsp_bias", tm_attr_dense(W->ctx, tb, false, bias, (size_t)nb), F->loc));
+  tm_value *bops[] = {D->bias_bytes, lw_cidx(F, 0)};
+  if (!D->lone) D->bias = lw_op(F, "memref.view", tm_type_memref(W->ctx, lw_i32(F), 1, &O), 2, bops, 0, NULL);
 }
 
 bool lw_dsp_applies(const lw_dsp_conv *c) {
@@ -657,11 +673,14 @@ int lw_lower_dsp_conv(lw_lower *W, tm_op *op, const lw_dsp_conv *c) {
    * small, it is expanded once into a scratch like other products' pixels (below):
    * an LDRD a word instead of an LDR and two SXTB16 (ad01 -9 %) */
   int64_t blocks = D.O1 / D.Q + (c->O - D.O1);
+  D.lone = D.flat && npix == 1;
   D.direct = D.flat && D.P == 1 && npix == 1 && (!D.dsp || blocks < 8 || D.K * 8 > LW_LONE_PIXEL_SCRATCH);
   /* read directly, a word's sign extension serves three pairs of channels a block when
    * there are many (ad01's 640 -> 128: 24 instructions per 24 MACs, not 17 per 16; four
    * pairs spill) */
   if (D.dsp && D.direct && c->O >= 48) D.Q = 6, D.O1 = c->O / 6 * 6;
+  /* what blocks of Q leave, DSP blocks of two take in pairs (ad01: 128 = 21 x 6 + 2) */
+  D.O2 = D.dsp && D.Q > 2 ? D.O1 + (c->O - D.O1) / 2 * 2 : D.O1;
   /* LDRDs of weight pairs pay in flat products; in 3x3 convs resnet took 6 % more, in a
    * batch-1 fully_connected's blocks of four ad01 1.5 % more, of six 1.1 % less */
   D.pair_loads = D.flat && (!D.direct || D.Q == 6);
@@ -669,7 +688,7 @@ int lw_lower_dsp_conv(lw_lower *W, tm_op *op, const lw_dsp_conv *c) {
    * pixels' sums (two loads and two SMLADs a word, counted as three: with four,
    * micro_speech's 20-word conv lost its pairs and took 1.5 % more; five direct) and two
    * instructions a pair's result */
-  int64_t nk = D.direct ? D.L4 : D.K, npairs = D.O1 / 2;
+  int64_t nk = D.direct ? D.L4 : D.K, npairs = D.O2 / 2;
   D.pairs = D.dsp && W->M->channel_pairs && D.Q % 2 == 0 &&
             npairs * nk * 2 > D.P * (nk * (D.direct ? 5 : 3) + 4) + npairs * D.P * 2;
   dk_pack(&D, wv, bv);
