@@ -15,7 +15,8 @@
  * has its kernel rows expanded once into a small scratch buffer (halfword pairs, or
  * bytes), padding included, which every block of Q channels then reads with one loop (P *
  * Q accumulators).  Integer sums are exact modulo 2^32 in any order, so the results are
- * TFLite's bits. */
+ * TFLite's bits.  A chain of convolutions, each read only by the next, may run as one
+ * row pipeline (the section at the end). */
 #include <string.h>
 
 #include "passes/lowering.h"
@@ -67,6 +68,9 @@ typedef struct dk {
   bool pairs;       /* the blocks of Q channels hold channel pairs (dk_pack), and so ... */
   tm_value *corr[4]; /* ... need 128 * the sum of each pixel's inputs (dk_pixel_sums) */
   lw_residual res;  /* conv2d_add's */
+  int64_t npix;     /* pixels a row (or all of them, flat) */
+  int64_t in_ring, out_ring, res_ring; /* a row pipeline's rings: rows of the input's, the
+                     * output's, the residual's (0: the whole tensor) */
 } dk;
 
 static tm_value *dsp_op(dk *D, const char *name, int n, tm_value *const *ops, int rotate) {
@@ -88,8 +92,9 @@ static int dk_store(dk *D, tm_value *acc, tm_value *o, tm_value *pix, tm_value *
     lw_store(F, v, D->ym, 1, &i);
     return 0;
   }
-  tm_value *yi[] = {n, oy, ox, o};
-  if (c->residual && !(v = lw_residual_apply(D->W, &D->res, v, 4, yi))) return -1;
+  tm_value *yi[] = {n, D->out_ring ? lw_op2(F, "arith.remui", oy, lw_cidx(F, D->out_ring)) : oy, ox, o};
+  tm_value *ri[] = {n, D->res_ring ? lw_op2(F, "arith.remui", oy, lw_cidx(F, D->res_ring)) : oy, ox, o};
+  if (c->residual && !(v = lw_residual_apply(D->W, &D->res, v, 4, ri))) return -1;
   lw_store(F, v, D->ym, 4, yi);
   return 0;
 }
@@ -173,6 +178,16 @@ static void expand_row(dk *D, int P, int p, tm_value *row, tm_value *first, tm_v
   }
 }
 
+/* The offset of input row iy of image n in D->xs: in a ring of R rows, slot iy mod R
+ * (iy >= -R: a padding row's offset is not read). */
+static tm_value *row_start(dk *D, tm_value *n, tm_value *iy) {
+  lw_fn *F = D->F;
+  const lw_dsp_conv *c = D->c;
+  tm_value *r = D->in_ring ? lw_op2(F, "arith.remui", lw_add_idx(F, iy, lw_cidx(F, D->in_ring)), lw_cidx(F, D->in_ring))
+                           : lw_add_idx(F, lw_affine(F, n, c->H, 0), iy);
+  return lw_affine(F, r, c->Wi * c->C, 0);
+}
+
 /* The kernel rows' tail bytes (T per row, after its whole words), row after row, into
  * the last words of pixel p's expansion, zero-padded: loaded byte by byte anyway, they
  * share words across rows (a 3x3 kernel on 3 channels: 7 words, not 9), each checked
@@ -191,7 +206,7 @@ static void expand_tails(dk *D, int P, int p, tm_value *n, tm_value *iy0, tm_val
       }
       tm_value *iy = lw_add_idx(F, iy0, lw_cidx(F, ky * c->dh)), *in_y = NULL;
       if (D->pad_y) in_y = lw_andi(F, lw_cmpi(F, LW_SGE, iy, lw_cidx(F, 0)), lw_cmpi(F, LW_SLT, iy, lw_cidx(F, c->H)));
-      tm_value *row = lw_affine(F, lw_add_idx(F, lw_affine(F, n, c->H, 0), iy), c->Wi * c->C, 0);
+      tm_value *row = row_start(D, n, iy);
       tm_value *pos = lw_add_idx(F, first, lw_cidx(F, 4 * D->L4 + u % D->T));
       b[t] = row_byte(D, row, pos, D->pad_x, in_y, D->dsp && t < 2);
     }
@@ -210,7 +225,7 @@ static void dk_expand(dk *D, int P, tm_value *n, tm_value *iy0, tm_value *const 
   lw_for lky;
   lw_for_n(F, &lky, c->KH, 0, NULL);
   tm_value *iy = lw_add_idx(F, iy0, lw_affine(F, lky.iv, c->dh, 0)), *w0 = lw_affine(F, lky.iv, RW, 0);
-  tm_value *row = lw_affine(F, lw_add_idx(F, lw_affine(F, n, c->H, 0), iy), rowbytes, 0);
+  tm_value *row = row_start(D, n, iy);
   lw_if in_y;
   if (D->pad_y) {
     lw_if_begin(F, &in_y, lw_andi(F, lw_cmpi(F, LW_SGE, iy, lw_cidx(F, 0)), lw_cmpi(F, LW_SLT, iy, lw_cidx(F, c->H))),
@@ -648,10 +663,11 @@ static int dk_rows(dk *D, int64_t npix, int64_t lb, int64_t ub) {
   return 0;
 }
 
-int lw_lower_dsp_conv(lw_lower *W, tm_op *op, const lw_dsp_conv *c) {
+/* Everything but the output and the loops: the blocking, the packed tables, the input
+ * (D->xs: a tensor, or a row pipeline's ring); 0 or -1. */
+static int dk_init(dk *Dp, lw_lower *W, tm_op *op, const lw_dsp_conv *c) {
   const tm_attr *wv = tm_value_const(c->w), *bv = c->b ? tm_value_const(c->b) : NULL;
   dk D = {.W = W, .F = lw_fn_of(W), .op = op, .c = c, .L = c->KW * c->C};
-  lw_fn *F = D.F;
   D.L4 = D.L / 4, D.T = D.L % 4, D.K = c->KH * D.L4 + (c->KH * D.T + 3) / 4;
   D.pad_y = c->pt > 0 || (c->OH - 1) * c->sh + (c->KH - 1) * c->dh - c->pt >= c->H;
   D.pad_x = c->pl > 0 || (c->OW - 1) * c->sw + c->KW - 1 - c->pl >= c->Wi;
@@ -695,52 +711,272 @@ int lw_lower_dsp_conv(lw_lower *W, tm_op *op, const lw_dsp_conv *c) {
   lw_requant_materialize(W, c->rq, c->name, c->zp_out);
   if (c->residual && lw_residual_init(W, op, &D.res)) return -1;
   D.xs = lw_flat(W, lw_in_buf(W, c->x));
+  D.npix = npix;
+  *Dp = D;
+  return 0;
+}
+
+/* Whether the output may take the buffer of `over`: its last use is here, and its own. */
+static bool dk_can_overwrite(dk *D, tm_value *over) {
+  lw_lower *W = D->W;
+  const lw_dsp_conv *c = D->c;
+  lw_buf ob = lw_in_buf(W, over);
+  return ob.raw && last_use(over, D->op) && !lw_is_returned(W, c->y) && over->def &&
+         !tm_op_is(over->def, "tm.reshape") && !tm_op_is(over->def, "tm.squeeze") &&
+         tm_type_bytes(lw_memref_of(W->ctx, c->y->type)) <= tm_type_bytes(ob.raw->type);
+}
+
+static void dk_bind_over(dk *D, tm_value *over) {
+  lw_lower *W = D->W;
+  tm_value *ops[] = {lw_in_buf(W, over).raw, lw_cidx(D->F, 0)};
+  lw_bind(W, D->c->y, (lw_buf){lw_op(D->F, "memref.view", lw_memref_of(W->ctx, D->c->y->type), 2, ops, 0, NULL), ops[0]});
+}
+
+/* The output's buffer: in place over an input whose last use this is, or its own. */
+static void dk_output(dk *D) {
+  lw_lower *W = D->W;
+  const lw_dsp_conv *c = D->c;
   /* In place (the bytes must die here: their tensor's last use, not a view): over the
    * input of a flat product, which reads a block's pixels (into the scratch) before it
    * writes their outputs, no more bytes than their inputs (O <= C), so that they never
    * reach a pixel still to be read. */
-  tm_value *over = D.flat && !D.direct && c->O <= c->C && !c->fc ? c->x : NULL;
+  tm_value *over = D->flat && !D->direct && c->O <= c->C && !c->fc ? c->x : NULL;
   /* Or over a residual input whose last use this is: each of its elements is read just
    * before the output element at its index is stored. */
-  if (c->residual && tm_op_operand(op, 3) != c->x) over = tm_op_operand(op, 3);
-  lw_buf ob = over ? lw_in_buf(W, over) : (lw_buf){0};
-  const tm_type *yt = lw_memref_of(W->ctx, c->y->type);
-  if (over && ob.raw && (over == c->x || ob.raw != lw_in_buf(W, c->x).raw) && last_use(over, op) &&
-      !lw_is_returned(W, c->y) && over->def &&
-      !tm_op_is(over->def, "tm.reshape") && !tm_op_is(over->def, "tm.squeeze") &&
-      tm_type_bytes(yt) <= tm_type_bytes(ob.raw->type)) {
-    tm_value *ops[] = {ob.raw, lw_cidx(F, 0)};
-    lw_bind(W, c->y, (lw_buf){lw_op(F, "memref.view", yt, 2, ops, 0, NULL), ob.raw});
+  if (c->residual && tm_op_operand(D->op, 3) != c->x) over = tm_op_operand(D->op, 3);
+  if (over && (over == c->x || lw_in_buf(W, over).raw != lw_in_buf(W, c->x).raw) && dk_can_overwrite(D, over)) {
+    dk_bind_over(D, over);
   } else if (!c->fc) {
     lw_out(W, c->y);
   }
-  if (!c->fc) D.ym = D.flat ? lw_flat(W, lw_in_buf(W, c->y)) : lw_in(W, c->y);
+  if (!c->fc) D->ym = D->flat ? lw_flat(W, lw_in_buf(W, c->y)) : lw_in(W, c->y);
+}
+
+/* A 16-aligned scratch of `bytes` the memory plan places. */
+static tm_value *dk_alloc(dk *D, int64_t bytes) {
+  const tm_type *raw_t = tm_type_memref(D->W->ctx, lw_i8(D->F), 1, &bytes);
+  tm_named_attr align = {tm_intern_cstr(D->W->ctx, "alignment"), tm_attr_int(D->W->ctx, NULL, 16)};
+  return lw_op(D->F, "memref.alloc", raw_t, 0, NULL, 1, &align);
+}
+
+static int64_t dk_scratch_bytes(const dk *D) { return D->direct ? 0 : D->K * D->P * 4 * (D->dsp ? 2 : 1); }
+
+/* One convolution, all its rows (or pixels). */
+static int dk_lower(lw_lower *W, tm_op *op, const lw_dsp_conv *c) {
+  dk D;
+  if (dk_init(&D, W, op, c)) return -1;
+  dk_output(&D);
+  lw_fn *F = D.F;
   int64_t r1 = 0;
   dk_scratch head = {0};
   if (!D.direct) {
-    int64_t bytes = D.K * D.P * 4 * (D.dsp ? 2 : 1);
+    int64_t bytes = dk_scratch_bytes(&D);
     int64_t off = dk_dead_rows(&D, bytes, &r1);
     dk_scratch s;
     if (off >= 0) {
       s = dk_scratch_at(&D, lw_in_buf(W, c->y).raw, off, bytes);
       head = dk_scratch_at(&D, lw_in_buf(W, c->x).raw, 0, bytes);
     } else {
-      const tm_type *raw_t = tm_type_memref(W->ctx, lw_i8(F), 1, &bytes);
-      tm_named_attr align = {tm_intern_cstr(W->ctx, "alignment"), tm_attr_int(W->ctx, NULL, 16)};
-      s = dk_scratch_at(&D, lw_op(F, "memref.alloc", raw_t, 0, NULL, 1, &align), 0, bytes);
+      s = dk_scratch_at(&D, dk_alloc(&D, bytes), 0, bytes);
     }
     D.xp = s.xp, D.xp2 = s.xp2;
   }
-  if (D.flat) return dk_pixels(&D, npix, NULL, NULL);
+  if (D.flat) return dk_pixels(&D, D.npix, NULL, NULL);
   if (head.xp) { /* rows [0, r1) expand into the output's tail, the others into the input's head */
-    if (dk_rows(&D, npix, 0, r1)) return -1;
+    if (dk_rows(&D, D.npix, 0, r1)) return -1;
     D.xp = head.xp, D.xp2 = head.xp2;
-    return dk_rows(&D, npix, r1, c->OH);
+    return dk_rows(&D, D.npix, r1, c->OH);
   }
   lw_nest rows;
   int64_t dims[] = {c->N, c->OH};
   lw_nest_begin(F, &rows, 2, dims);
-  if (dk_pixels(&D, npix, rows.iv[0], rows.iv[1])) return -1;
+  if (dk_pixels(&D, D.npix, rows.iv[0], rows.iv[1])) return -1;
   lw_nest_end(F, &rows);
   return 0;
+}
+
+/* ------------------------------------------------------------ row pipelines ------- */
+/* A chain of convolutions, each the only reader of the one before it (as its input or
+ * its residual) and right after it, is computed row by row: before each row of a
+ * convolution, the rows of the one before it that this row needs and that are not
+ * computed yet.  Those rows live in a ring of R rows (the reader's kernel height for its
+ * input, one for a residual), row r at slot r mod R, instead of a whole tensor: resnet's
+ * residual blocks keep three rows of their first convolution's output, not 16 KiB.
+ * lower-to-loops defers each link (W->stages) until the convolution that ends the chain;
+ * any other op computes the deferred ones first (lw_flush_stages). */
+struct lw_stage {
+  tm_op *op;
+  lw_dsp_conv c;
+  lw_requant rq;
+};
+
+static bool dk_is_flat(const lw_dsp_conv *c, tm_op *op) {
+  return tm_op_is(op, "tm.conv2d") && c->KH == 1 && c->KW == 1 && c->sh == 1 && c->sw == 1 && c->pt == 0 &&
+         c->pl == 0 && c->OH == c->H && c->OW == c->Wi;
+}
+
+/* Whether op's result goes into a ring for the op right after it, which reads it as its
+ * input (rows in a window no taller than its kernel) or its residual. */
+static bool can_defer(lw_lower *W, tm_op *op, const lw_dsp_conv *c) {
+  tm_value *y = c->y;
+  if (!W->M->row_pipeline || c->fc || c->depthwise || c->N != 1 || dk_is_flat(c, op) || lw_is_returned(W, y) ||
+      !y->uses || y->uses->next)
+    return false;
+  tm_op *u = y->uses->user, *next = op->next;
+  while (next && tm_op_is(next, "tm.const")) next = next->next;
+  if (u != next || (!tm_op_is(u, "tm.conv2d") && !tm_op_is(u, "tm.conv2d_add")) || tm_op_attr(u, "conv_result"))
+    return false;
+  const tm_type *wt = tm_op_operand(u, 1)->type;
+  int64_t s[2] = {1, 1}, d[2] = {1, 1};
+  int n = 0;
+  const tm_attr *a = tm_op_attr(u, "stride");
+  if (a) tm_attr_get_int_array(a, 2, s, &n);
+  if ((a = tm_op_attr(u, "dilation"))) tm_attr_get_int_array(a, 2, d, &n);
+  if (wt->rank != 4) return false;
+  int64_t KH = wt->dims[1], KW = wt->dims[2];
+  if (tm_op_operand(u, 0) == y) /* its input: a window of KH rows moving by sh <= KH */
+    return d[0] == 1 && s[0] <= KH && KH < c->OH &&
+           !(tm_op_is(u, "tm.conv2d") && KH == 1 && KW == 1 && s[0] == 1 && s[1] == 1);
+  return u->noperands > 3 && tm_op_operand(u, 3) == y && c->OH > 1;
+}
+
+/* Stage i's consumer reads it as its residual (else as its input). */
+static bool residual_edge(lw_lower *W, int i, tm_op *final) {
+  tm_op *u = i + 1 < W->nstages ? W->stages[i + 1].op : final;
+  return tm_op_operand(u, 0) != W->stages[i].c.y;
+}
+
+/* Rows of stage i done when the last stage k has done rows [0, r] (i <= k). */
+static int64_t rows_done(const dk *D, const bool *res_edge, int i, int k, int64_t r) {
+  int64_t m = r + 1;
+  for (int j = k; j > i && m > 0; j--) {
+    if (res_edge[j - 1]) continue;
+    const lw_dsp_conv *c = D[j].c;
+    int64_t need = (m - 1) * c->sh + (c->KH - 1) * c->dh - c->pt + 1;
+    m = need < 0 ? 0 : need > c->H ? c->H : need;
+  }
+  return m;
+}
+
+static int64_t max0(int64_t v) { return v < 0 ? 0 : v; }
+
+/* Whether the last stage may write its output over its input x (read by stage 0 too):
+ * each block of pixels stores after it has read its own pixels, so what it has written
+ * by then must lie below every byte of x read later, by its later pixels and rows and by
+ * stage 0's later rows.  (resnet: a 1x1 stride-2 conv2d_add of 32x32x16 over its input,
+ * whose rows 2r + 2 on are all that is read after its output row r.) */
+static bool over_input(const dk *D, const bool *res_edge, int k) {
+  const lw_dsp_conv *c = D[k].c;
+  for (int64_t r = 0; r < c->OH; r++) {
+    int64_t later = INT64_MAX, m = rows_done(D, res_edge, 0, k, r);
+    const lw_dsp_conv *c0 = D[0].c;
+    if (c0->x == c->x && m < c0->OH) later = max0(m * c0->sh - c0->pt) * c0->Wi * c0->C;
+    int64_t done = 0;
+    for (int pp = D[k].P; pp >= 1; pp = pp > 2 ? 2 : pp - 1)
+      for (int64_t n = (c->OW - done) / pp; n > 0; n--) {
+        done += pp;
+        int64_t read = done < c->OW ? (max0(r * c->sh - c->pt) * c->Wi + max0(done * c->sw - c->pl)) * c->C
+                       : r + 1 < c->OH ? max0((r + 1) * c->sh - c->pt) * c->Wi * c->C
+                                       : INT64_MAX;
+        if ((r * c->OW + done) * c->O > (read < later ? read : later)) return false;
+      }
+  }
+  return true;
+}
+
+/* Row `row` of stage i, after the rows of stage i - 1 it needs that are not done. */
+static int pipe_row(dk *D, const bool *res_edge, int i, tm_value *row) {
+  lw_fn *F = D[i].F;
+  if (i > 0 && res_edge[i - 1]) {
+    if (pipe_row(D, res_edge, i - 1, row)) return -1;
+  } else if (i > 0) { /* rows [lo, hi) with hi = row * sh + top: those below the window's bottom */
+    const lw_dsp_conv *c = D[i].c;
+    int64_t top = (c->KH - 1) * c->dh - c->pt + 1;
+    tm_value *H = lw_cidx(F, c->H), *zero = lw_cidx(F, 0);
+    tm_value *hi = lw_op2(F, "arith.maxsi", lw_op2(F, "arith.minsi", lw_affine(F, row, c->sh, top), H), zero);
+    tm_value *prev = lw_op2(F, "arith.maxsi", lw_op2(F, "arith.minsi", lw_affine(F, row, c->sh, top - c->sh), H), zero);
+    tm_value *lo = lw_select(F, lw_cmpi(F, LW_EQ, row, zero), zero, prev);
+    lw_for L;
+    lw_for_begin(F, &L, lo, hi, lw_cidx(F, 1), 0, NULL);
+    if (pipe_row(D, res_edge, i - 1, L.iv)) return -1;
+    lw_for_end(F, &L, 0, NULL);
+  }
+  return dk_pixels(&D[i], D[i].npix, lw_cidx(F, 0), row);
+}
+
+/* The deferred stages and op (the last stage) as one row pipeline. */
+static int dk_pipeline(lw_lower *W, tm_op *op, const lw_dsp_conv *c) {
+  int k = W->nstages;
+  tm_arena *arena = tm_ctx_arena(W->ctx);
+  dk *D = TM_NEW_ARRAY(arena, dk, k + 1);
+  bool *res_edge = TM_NEW_ARRAY(arena, bool, k + 1);
+  int64_t *ring = TM_NEW_ARRAY(arena, int64_t, k + 1);
+  lw_fn *F = lw_fn_of(W);
+  for (int i = 0; i < k; i++) { /* each stage's rows in their ring, bound before its reader reads it */
+    const lw_dsp_conv *ci = &W->stages[i].c, *u = i + 1 < k ? &W->stages[i + 1].c : c;
+    res_edge[i] = residual_edge(W, i, op);
+    ring[i] = res_edge[i] ? 1 : u->KH;
+    int64_t dims[] = {1, ring[i], ci->OW, ci->O}, bytes = ring[i] * ci->OW * ci->O;
+    const tm_type *raw_t = tm_type_memref(W->ctx, lw_i8(F), 1, &bytes);
+    tm_named_attr align = {tm_intern_cstr(W->ctx, "alignment"), tm_attr_int(W->ctx, NULL, 16)};
+    tm_value *raw = lw_op(F, "memref.alloc", raw_t, 0, NULL, 1, &align);
+    tm_value *ops[] = {raw, lw_cidx(F, 0)};
+    lw_bind(W, ci->y, (lw_buf){lw_op(F, "memref.view", tm_type_memref(W->ctx, lw_i8(F), 4, dims), 2, ops, 0, NULL), raw});
+  }
+  int64_t scratch = 0;
+  for (int i = 0; i <= k; i++) {
+    if (dk_init(&D[i], W, i < k ? W->stages[i].op : op, i < k ? &W->stages[i].c : c)) return -1;
+    if (i < k) D[i].out_ring = ring[i], D[i].ym = lw_in(W, W->stages[i].c.y);
+    if (i > 0 && res_edge[i - 1]) D[i].res_ring = ring[i - 1];
+    else if (i > 0) D[i].in_ring = ring[i - 1];
+    if (dk_scratch_bytes(&D[i]) > scratch) scratch = dk_scratch_bytes(&D[i]);
+  }
+  W->nstages = 0;
+  if (k && res_edge[k - 1] && over_input(D, res_edge, k) && dk_can_overwrite(&D[k], c->x)) {
+    dk_bind_over(&D[k], c->x);
+    D[k].ym = lw_in(W, c->y);
+  } else {
+    dk_output(&D[k]);
+  }
+  /* one scratch for every stage's pixels: a row's expansion is used up before the next */
+  tm_value *raw = dk_alloc(&D[0], scratch);
+  for (int i = 0; i <= k; i++) {
+    dk_scratch s = dk_scratch_at(&D[i], raw, 0, dk_scratch_bytes(&D[i]));
+    D[i].xp = s.xp, D[i].xp2 = s.xp2;
+  }
+  lw_for L;
+  lw_for_n(F, &L, c->OH, 0, NULL);
+  if (pipe_row(D, res_edge, k, L.iv)) return -1;
+  lw_for_end(F, &L, 0, NULL);
+  return 0;
+}
+
+int lw_flush_stages(lw_lower *W) {
+  if (!W->nstages) return 0;
+  struct lw_stage *last = &W->stages[--W->nstages];
+  return W->nstages ? dk_pipeline(W, last->op, &last->c) : dk_lower(W, last->op, &last->c);
+}
+
+/* Whether op reads the last deferred stage as the rows it can take from a ring. */
+static bool reads_last_stage(lw_lower *W, tm_op *op, const lw_dsp_conv *c) {
+  tm_value *y = W->stages[W->nstages - 1].c.y;
+  return !c->fc && !c->depthwise && !dk_is_flat(c, op) &&
+         (tm_op_operand(op, 0) == y || (op->noperands > 3 && tm_op_operand(op, 3) == y));
+}
+
+int lw_lower_dsp_conv(lw_lower *W, tm_op *op, const lw_dsp_conv *c) {
+  if (W->nstages && !reads_last_stage(W, op, c) && lw_flush_stages(W)) return -1;
+  if (can_defer(W, op, c)) {
+    if (W->nstages == W->stages_cap) {
+      W->stages_cap = W->stages_cap ? 2 * W->stages_cap : 4;
+      struct lw_stage *n = TM_NEW_ARRAY(tm_ctx_arena(W->ctx), struct lw_stage, W->stages_cap);
+      for (int i = 0; i < W->nstages; i++) n[i] = W->stages[i], n[i].c.rq = &n[i].rq;
+      W->stages = n;
+    }
+    struct lw_stage *s = &W->stages[W->nstages++];
+    *s = (struct lw_stage){.op = op, .c = *c, .rq = *c->rq};
+    s->c.rq = &s->rq;
+    return 0;
+  }
+  return W->nstages ? dk_pipeline(W, op, c) : dk_lower(W, op, c);
 }

@@ -588,6 +588,9 @@ static int lower_conv(lw_lower *W, tm_op *op, bool depthwise) {
                     .dh = dh, .dw = dw, .pt = pt, .pl = pl, .in_off = in_off, .zp_out = zp_out, .lo = lo, .hi = hi,
                     .rq = &rq, .name = depthwise ? "dwconv" : "conv"};
   bool dsp = !flt && !rq.wide && !sp.on && !lw_is_packed_i4(w) && W->M->kernels;
+  /* lw_lower_dsp_conv takes or computes the convolutions deferred into a row pipeline;
+   * other kernels need them first */
+  if (!(dsp && !depthwise && !conv_res && lw_dsp_applies(&dc)) && lw_flush_stages(W)) return -1;
   int dsp_dw = dsp && depthwise && !conv_res ? lw_lower_dsp_depthwise(W, op, &dc) : 1; /* 1: not taken */
   if (dsp_dw <= 0) return dsp_dw;
   lw_fc_sink fs;

@@ -341,8 +341,15 @@ static tm_op *lower_func(lw_lower *W, tm_op *func) {
         return nf;
     W->F.loc = op->loc;
     W->F.b = tm_builder_at_end(ctx, entry);
+    /* convolutions deferred into a row pipeline are due before any other kind of op
+     * (constants emit nothing) */
+    if (!tm_op_is(op, "tm.conv2d") && !tm_op_is(op, "tm.conv2d_add") && !tm_op_is(op, "tm.const") &&
+        lw_flush_stages(W))
+      return nf;
     if (fn(W, op)) return nf;
   }
+  W->F.loc = ret->loc;
+  if (lw_flush_stages(W)) return nf;
 
   /* Results not written in place are copied to their out-params. */
   W->F.loc = ret->loc;
@@ -375,6 +382,9 @@ static const tm_pass_option options[] = {
     {.name = "channel-pairs", .kind = TM_OPT_BOOL, .default_value = "true",
      .help = "DSP kernels: where the cost model says it pays, pack two output channels' weights into each word "
              "(one SXTB16 for two channels' products, docs/dsp.md)"},
+    {.name = "row-pipeline", .kind = TM_OPT_BOOL, .default_value = "true",
+     .help = "DSP and RV32 kernels: a convolution read only by the next one, as its input or residual, is "
+             "computed row by row as that one needs its rows, kept in a ring of a few rows (less RAM, docs/dsp.md)"},
 };
 
 static int run(tm_ctx *ctx, tm_op *root, const tm_pass_options *opts) {
@@ -395,7 +405,8 @@ static int run(tm_ctx *ctx, tm_op *root, const tm_pass_options *opts) {
   lw_module M = {.ctx = ctx, .module = root, .inline_helpers = !strcmp(helpers, "inline"),
                  .kernels = kernels, .unroll_words = tm_pass_opt_int(opts, "unroll-words"),
                  .loop_words = tm_pass_opt_int(opts, "loop-words"),
-                 .channel_pairs = tm_pass_opt_bool(opts, "channel-pairs")};
+                 .channel_pairs = tm_pass_opt_bool(opts, "channel-pairs"),
+                 .row_pipeline = tm_pass_opt_bool(opts, "row-pipeline")};
   tm_block *mb = tm_module_body(root);
   int nfuncs = 0;
   for (tm_op *o = mb ? mb->first : NULL; o; o = o->next) nfuncs += tm_op_is(o, "func.func") && needs_lowering(o);

@@ -55,6 +55,7 @@ typedef struct lw_module {
   int64_t unroll_words; /* DSP products of at most this many words per pixel: no loop */
   int64_t loop_words;   /* ... longer ones: up to this many words a trip */
   bool channel_pairs;   /* DSP: two channels' weights in one word where it pays (docs/dsp.md) */
+  bool row_pipeline;    /* DSP, RV32: chains of convolutions computed row by row (docs/dsp.md) */
   tm_op *helpers[LW_HELPER_COUNT];
   int nglobals;     /* for fresh names */
 } lw_module;
@@ -230,6 +231,8 @@ typedef struct lw_lower {
   lw_fn F;
   lw_entry *map; /* tensor value -> buffer, open addressing */
   int map_n, map_cap;
+  struct lw_stage *stages; /* convolutions deferred into a row pipeline (lower_dsp.c) */
+  int nstages, stages_cap;
 } lw_lower;
 lw_fn *lw_fn_of(lw_lower *W);
 /* The buffer of an operand (globals are materialized on first use). */
@@ -366,6 +369,9 @@ typedef struct lw_dsp_conv {
 } lw_dsp_conv;
 bool lw_dsp_applies(const lw_dsp_conv *c);
 int lw_lower_dsp_conv(lw_lower *W, tm_op *op, const lw_dsp_conv *c);
+/* Lowers the convolutions lw_lower_dsp_conv deferred into a row pipeline (the next op
+ * is not the one they feed); 0 or -1. */
+int lw_flush_stages(lw_lower *W);
 /* lower_dsp_depthwise.c: a depthwise_conv2d of depth multiplier 1, KH x 3 kernels and
  * stride 1 on DSP targets (two outputs per step); 0, -1 after an error, or 1 when it does
  * not take the op (nothing emitted: the caller lowers it). */
