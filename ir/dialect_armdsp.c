@@ -29,6 +29,7 @@ static int verify_sxtb16(tm_ctx *ctx, tm_op *op) {
 }
 
 static int verify_smlad(tm_ctx *ctx, tm_op *op) { return check_i32(ctx, op); }
+static int verify_usada8(tm_ctx *ctx, tm_op *op) { return check_i32(ctx, op); }
 
 /* A load's memref, one index per dimension, its result; the memref's rank, or -1. */
 static int check_load(tm_ctx *ctx, tm_op *op, bool (*mem)(const tm_type *), const char *mem_what,

@@ -395,7 +395,9 @@ static void tail_pairs(dk *D, int P, tm_value **a0, tm_value **a1) {
 }
 
 /* D->corr[p] = 128 * the sum of the input values pixel p's products read (padding's
- * zero point and the zero tails included), which the pairs' A weights' offset adds. */
+ * zero point and the zero tails included), which the pairs' A weights' offset adds.  A
+ * row read directly sums its words with USADA8 (an LDR, EOR and USADA8 a word, not two
+ * SXTB16 and two SMLAD: ad01's 640-byte row, 800 -> 480 instructions). */
 static void dk_pixel_sums(dk *D, int P) {
   lw_fn *F = D->F;
   tm_value *s[4], *a0[4], *a1[4], *ones = lw_ci32(F, 0x00010001);
@@ -406,8 +408,16 @@ static void dk_pixel_sums(dk *D, int P) {
     if (!tail && nk) {
       lw_for_n(F, &lk, nk, P, s);
       memcpy(s, lk.args, (size_t)P * sizeof *s);
-      if (D->direct) {
-        pixel_pairs(D, P, lk.iv, a0, a1);
+      if (D->direct) { /* sum(x + 128) of a word: USADA8 of its bytes flipped at bit 7 */
+        for (int p = 0; p < P; p++) {
+          tm_value *ld[] = {D->xs, lw_add_idx(F, D->xd[p], lw_affine(F, lk.iv, 4, 0))};
+          tm_value *u[] = {lw_op2(F, "arith.xori", dsp_op(D, "armdsp.load_word", 2, ld, 0), lw_ci32(F, (int32_t)0x80808080)),
+                           lw_ci32(F, 0), s[p]};
+          s[p] = dsp_op(D, "armdsp.usada8", 3, u, 0);
+        }
+        memcpy(s, lw_for_end(F, &lk, P, s), (size_t)P * sizeof *s);
+        for (int p = 0; p < P; p++) s[p] = lw_addi(F, s[p], lw_ci32(F, -512 * nk));
+        continue;
       } else { /* word by word from the i32 view: gcc 12 -O2 vectorized this sum of
                 * i64 reads (tm_load_pair) of words just stored as i32 wrongly */
         for (int p = 0; p < P; p++) {

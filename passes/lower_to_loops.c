@@ -376,7 +376,7 @@ static const tm_pass_option options[] = {
     {.name = "unroll-words", .kind = TM_OPT_INT, .default_value = "16", .min = 0, .max = 1024,
      .help = "DSP kernels: a block's product of at most this many words per pixel is unrolled, not a loop "
              "(faster, more flash; 0: always a loop)"},
-    {.name = "loop-words", .kind = TM_OPT_INT, .default_value = "12", .min = 1, .max = 1024,
+    {.name = "loop-words", .kind = TM_OPT_INT, .default_value = "16", .min = 1, .max = 1024,
      .help = "DSP kernels: a longer product's loop takes the most words a trip, up to this many, that divide its "
              "words in three trips or more (1: one word a trip, LLVM unrolls)"},
     {.name = "channel-pairs", .kind = TM_OPT_BOOL, .default_value = "true",

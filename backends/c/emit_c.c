@@ -89,7 +89,7 @@ static bool ctype_of(const tm_type *t, ctype *c) {
 /* Static inline functions the generated code calls, emitted only when used. */
 typedef enum {
   H_SRA32, H_SRA64, H_MAXF, H_MINF, H_MAXD, H_MIND, H_F32_BITS, H_BITS_F32, H_F64_BITS, H_BITS_F64, H_ALIGNED,
-  H_SXTB16, H_SMLAD, H_LOAD_WORD, H_LOAD_PAIR, H_COUNT
+  H_SXTB16, H_SMLAD, H_USADA8, H_LOAD_WORD, H_LOAD_PAIR, H_COUNT
 } helper_id;
 
 static const struct helper {
@@ -143,6 +143,15 @@ static const struct helper {
                         "  int32_t lo = (int16_t)(uint16_t)a * (int16_t)(uint16_t)b;\n"
                         "  int32_t hi = (int16_t)(uint16_t)(a >> 16) * (int16_t)(uint16_t)(b >> 16);\n"
                         "  return (int32_t)(acc + (uint32_t)lo + (uint32_t)hi);\n}\n#endif\n"},
+    [H_USADA8] = {false, "/* armdsp.usada8 (USADA8): acc + the sum of |a_i - b_i| over the unsigned bytes, modulo 2^32. */\n"
+                         "#if defined(__ARM_FEATURE_SIMD32)\n#include <arm_acle.h>\n"
+                         "static inline int32_t tm_usada8(uint32_t a, uint32_t b, uint32_t acc) {\n"
+                         "  return (int32_t)__usada8(a, b, acc);\n}\n"
+                         "#else\nstatic inline int32_t tm_usada8(uint32_t a, uint32_t b, uint32_t acc) {\n"
+                         "  for (int i = 0; i < 32; i += 8) {\n"
+                         "    uint32_t x = a >> i & 255, y = b >> i & 255;\n"
+                         "    acc += x > y ? x - y : y - x;\n  }\n"
+                         "  return (int32_t)acc;\n}\n#endif\n"},
     [H_LOAD_WORD] = {false, "/* armdsp.load_word: four bytes as a little-endian word, from any address. */\n"
                             "static inline int32_t tm_load_word(const int8_t *p) {\n"
                             "  return (int32_t)((uint32_t)(uint8_t)p[0] | (uint32_t)(uint8_t)p[1] << 8 | "
@@ -855,7 +864,7 @@ static int emit_return(emitter *e, tm_op *op, const op_row *row) {
 }
 
 /* ------------------------------------------------------------------ armdsp -------- */
-enum { D_SXTB16, D_SMLAD, D_LOAD_WORD, D_LOAD_PAIR };
+enum { D_SXTB16, D_SMLAD, D_USADA8, D_LOAD_WORD, D_LOAD_PAIR };
 
 static int emit_armdsp(emitter *e, tm_op *op, const op_row *row) {
   const char *a = atom(e, tm_op_operand(op, 0)), *x;
@@ -869,6 +878,10 @@ static int emit_armdsp(emitter *e, tm_op *op, const op_row *row) {
   case D_SMLAD:
     use_helper(e, H_SMLAD);
     x = S("tm_smlad(%s, %s, %s)", a, atom(e, tm_op_operand(op, 1)), atom(e, tm_op_operand(op, 2)));
+    break;
+  case D_USADA8:
+    use_helper(e, H_USADA8);
+    x = S("tm_usada8(%s, %s, %s)", a, atom(e, tm_op_operand(op, 1)), atom(e, tm_op_operand(op, 2)));
     break;
   default:
     x = check_memref(e, op, tm_op_operand(op, 0)->type) ? NULL : element(e, op, 0, 1);
@@ -930,6 +943,7 @@ static const op_row rows[] = {
     {"math.absi", emit_unary, U_ABSI, NULL},
     {"armdsp.sxtb16", emit_armdsp, D_SXTB16, NULL},
     {"armdsp.smlad", emit_armdsp, D_SMLAD, NULL},
+    {"armdsp.usada8", emit_armdsp, D_USADA8, NULL},
     {"armdsp.load_word", emit_armdsp, D_LOAD_WORD, NULL},
     {"armdsp.load_pair", emit_armdsp, D_LOAD_PAIR, NULL},
     {"memref.load", emit_load, 0, NULL},

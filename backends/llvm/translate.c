@@ -746,7 +746,7 @@ static int emit_return(tr *t, tm_op *op, const row *r) {
 /* ------------------------------------------------------------------ armdsp -------- */
 /* The Arm DSP instructions (ir/ops_armdsp.def): llvm.arm.* intrinsics on DSP targets;
  * elsewhere (host tests, other cores) plain IR with the same results. */
-enum { DSP_SXTB16, DSP_SMLAD };
+enum { DSP_SXTB16, DSP_SMLAD, DSP_USADA8 };
 
 static LLVMValueRef call_arm(tr *t, const char *name, LLVMValueRef *args, unsigned n) {
   unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
@@ -782,7 +782,17 @@ static int emit_armdsp(tr *t, tm_op *op, const row *r) {
     }
   } else if (t->cfg->dsp) {
     LLVMValueRef args[] = {a, operand(t, op, 1), operand(t, op, 2)};
-    x = call_arm(t, "llvm.arm.smlad", args, 3);
+    x = call_arm(t, r->arg == DSP_SMLAD ? "llvm.arm.smlad" : "llvm.arm.usada8", args, 3);
+  } else if (r->arg == DSP_USADA8) { /* byte by byte: |x - y| as a select */
+    LLVMValueRef b = operand(t, op, 1), m = const_int(i32, 255);
+    x = operand(t, op, 2);
+    for (int i = 0; i < 32; i += 8) {
+      LLVMValueRef xa = LLVMBuildAnd(t->b, LLVMBuildLShr(t->b, a, const_int(i32, i), ""), m, "");
+      LLVMValueRef xb = LLVMBuildAnd(t->b, LLVMBuildLShr(t->b, b, const_int(i32, i), ""), m, "");
+      LLVMValueRef d = LLVMBuildSub(t->b, xa, xb, "");
+      LLVMValueRef neg = LLVMBuildICmp(t->b, LLVMIntSLT, d, const_int(i32, 0), "");
+      x = LLVMBuildAdd(t->b, x, LLVMBuildSelect(t->b, neg, LLVMBuildNeg(t->b, d, ""), d, ""), "");
+    }
   } else { /* products of i16 halves fit in i32; the sums wrap like the instruction's */
     LLVMValueRef b = operand(t, op, 1);
     x = LLVMBuildAdd(t->b, operand(t, op, 2), LLVMBuildMul(t->b, half(t, a, false), half(t, b, false), ""), "");
@@ -859,6 +869,7 @@ static const row rows[] = {
     {"math.absi", emit_math, MATH_ABSI, NULL},
     {"armdsp.sxtb16", emit_armdsp, DSP_SXTB16, NULL},
     {"armdsp.smlad", emit_armdsp, DSP_SMLAD, NULL},
+    {"armdsp.usada8", emit_armdsp, DSP_USADA8, NULL},
     {"armdsp.load_word", emit_armdsp_load, 32, NULL},
     {"armdsp.load_pair", emit_armdsp_load, 64, NULL},
     {"memref.load", emit_load, 0, NULL},
