@@ -112,6 +112,30 @@ static int32_t addend(const lw_requant *r, int64_t c) {
   return (int32_t)(a + (r->zp_folded ? r->zp * (INT64_C(1) << rr) : 0));
 }
 
+struct lw_addends {
+  int64_t zp; /* folded into the addends, or 0 */
+  tm_op *global;
+  struct lw_addends *next;
+};
+
+/* The module's table of addend(shift) for r's zero point (folded or not), 32 entries. */
+static tm_op *addends_by_shift(lw_lower *W, const lw_requant *r) {
+  lw_module *M = W->M;
+  int64_t zp = r->zp_folded ? r->zp : 0;
+  for (struct lw_addends *a = M->addends; a; a = a->next)
+    if (a->zp == zp) return a->global;
+  int32_t add[32];
+  for (int64_t rr = 0; rr < 32; rr++) {
+    int64_t v = (rr ? INT64_C(1) << (rr - 1) : 0) + zp * (INT64_C(1) << rr);
+    add[rr] = v >= INT32_MIN && v <= INT32_MAX ? (int32_t)v : 0; /* shifts no channel has */
+  }
+  struct lw_addends *a = TM_NEW(tm_ctx_arena(W->ctx), struct lw_addends);
+  lw_fn *F = lw_fn_of(W);
+  *a = (struct lw_addends){zp, lw_global_i32(M, "requant_addend_by_shift", 32, add, F->loc), M->addends};
+  M->addends = a;
+  return a->global;
+}
+
 void lw_requant_materialize(lw_lower *W, lw_requant *r, const char *base, int64_t zp) {
   r->zp = zp;
   r->short_form = short_form(r, zp, &r->zp_folded);
@@ -136,13 +160,23 @@ void lw_requant_materialize(lw_lower *W, lw_requant *r, const char *base, int64_
     r->sg = lw_get_global(F, lw_global_i32(W->M, tm_arena_printf(ctx, "%s_shift", base), r->n, r->shift, F->loc));
     return;
   }
-  /* right shifts as bytes (0..31), the addends as words */
+  /* right shifts as bytes (0..31) */
   int8_t *rs = TM_NEW_ARRAY(tm_ctx_arena(ctx), int8_t, r->n);
-  int32_t *add = TM_NEW_ARRAY(tm_ctx_arena(ctx), int32_t, r->n);
-  for (int64_t c = 0; c < r->n; c++) rs[c] = (int8_t)rshift_of(r, c), add[c] = addend(r, c);
+  for (int64_t c = 0; c < r->n; c++) rs[c] = (int8_t)rshift_of(r, c);
   const tm_type *t = tm_type_tensor(ctx, lw_i8(F), 1, &r->n);
   r->sg = lw_get_global(F, lw_global(W->M, tm_arena_printf(ctx, "%s_rshift", base),
                                     tm_attr_dense(ctx, t, false, rs, (size_t)r->n), F->loc));
+  /* the addends: a channel's depends on it only through its right shift, unless some
+   * channel is fixed; then one table by shift (32 words), shared by every requantization
+   * to this zero point, read at the shift just loaded (vww: 11 kB of addends by channel
+   * become 128 bytes, no instruction more) */
+  if (!r->fixed) {
+    r->ag_by_shift = true;
+    r->ag = lw_get_global(F, addends_by_shift(W, r));
+    return;
+  }
+  int32_t *add = TM_NEW_ARRAY(tm_ctx_arena(ctx), int32_t, r->n);
+  for (int64_t c = 0; c < r->n; c++) add[c] = addend(r, c);
   r->ag = lw_get_global(F, lw_global_i32(W->M, tm_arena_printf(ctx, "%s_addend", base), r->n, add, F->loc));
 }
 
@@ -160,7 +194,8 @@ void lw_requant_params(lw_fn *F, const lw_requant *r, tm_value *ch, lw_rq_ch *p)
     return;
   }
   p->s = r->uniform ? lw_ci32(F, (int32_t)rshift_of(r, 0)) : lw_int_to(F, lw_load(F, r->sg, 1, &ch), lw_i32(F));
-  p->add = r->uniform ? lw_ci32(F, addend(r, 0)) : lw_load(F, r->ag, 1, &ch);
+  tm_value *ai = r->ag_by_shift ? lw_cast(F, "arith.index_cast", p->s, lw_index(F)) : ch;
+  p->add = r->uniform ? lw_ci32(F, addend(r, 0)) : lw_load(F, r->ag, 1, &ai);
 }
 
 /* The short form (above): hi32(2 acc * q + 2^31), then, when `round`, the rounding shift

@@ -58,6 +58,7 @@ typedef struct lw_module {
   bool row_pipeline;    /* DSP, RV32: chains of convolutions computed row by row (docs/dsp.md) */
   tm_op *helpers[LW_HELPER_COUNT];
   int nglobals;     /* for fresh names */
+  struct lw_addends *addends; /* the addend tables by right shift, one per zero point */
 } lw_module;
 
 typedef struct lw_const {
@@ -290,6 +291,7 @@ typedef struct lw_requant {
   bool uniform;        /* every channel's (q, shift) equal: constants, no tables */
   bool short_form, round, zp_folded, use_add;
   tm_value *qg, *sg, *ag; /* tables: multipliers, shifts (short form: right shifts, i8), addends */
+  bool ag_by_shift;    /* ag is indexed by the right shift, not the channel (lower_requant.c) */
 } lw_requant;
 typedef struct lw_rq_ch {
   tm_value *q, *s, *add;
