@@ -35,8 +35,9 @@ typedef struct dd {
   tm_value *xs;   /* the input, 1-D i8 */
   tm_value *ys;   /* the output, 1-D i8 */
   tm_value *ring; /* i8 [2 R][Wr] */
-  int64_t KP;     /* weight words per channel: (w0, w2) per kernel row, then w1 of two rows per word */
-  tm_value *wpair, *bias; /* i32 [C][KP]; bias' i32 [C] */
+  int64_t KP;     /* weight words the kernel keeps per channel: (w0, w2) per kernel row, then
+                   * w1 of two rows per word */
+  tm_value *wbytes, *bias; /* i8 [C][KH][4]: row ky's (w0, w1, w2, w1 of row ky + 1); bias' i32 [C] */
   tm_value *acc;  /* one output row's sums, i32 [OW] */
   /* transposed (tr): the kernel's rows are the tensors' columns; the strides of the
    * output's rows and columns (yrow, ycol, in bytes) */
@@ -51,12 +52,13 @@ static void dd_pack(dd *D) {
   const lw_dsp_conv *c = D->c;
   lw_lower *W = D->W;
   const tm_attr *wv = tm_value_const(c->w), *bv = c->b ? tm_value_const(c->b) : NULL;
-  int64_t C = c->C, KH = c->KH, KP = D->KP;
+  int64_t C = c->C, KH = c->KH;
   tm_arena *a = tm_ctx_arena(W->ctx);
-  int32_t *pair = TM_NEW_ARRAY(a, int32_t, C * KP), *bias = TM_NEW_ARRAY(a, int32_t, C);
+  int8_t *wb = TM_NEW_ARRAY(a, int8_t, C * KH * 4);
+  int32_t *bias = TM_NEW_ARRAY(a, int32_t, C);
   int64_t *bound = TM_NEW_ARRAY(a, int64_t, C);
   for (int64_t o = 0; o < C; o++) {
-    uint32_t sum = bv ? (uint32_t)tm_dense_get_int(bv, o) : 0, mid = 0;
+    uint32_t sum = bv ? (uint32_t)tm_dense_get_int(bv, o) : 0;
     int64_t wabs = 0, w[3];
     for (int64_t ky = 0; ky < KH; ky++) {
       for (int64_t kx = 0; kx < 3; kx++) {
@@ -65,9 +67,9 @@ static void dd_pack(dd *D) {
         wabs += w[kx] < 0 ? -w[kx] : w[kx];
         sum += (uint32_t)c->in_off * (uint32_t)w[kx];
       }
-      pair[o * KP + ky] = (int32_t)((uint32_t)(uint16_t)(int16_t)w[0] | (uint32_t)(uint16_t)(int16_t)w[2] << 16);
-      mid |= (uint32_t)(uint16_t)(int16_t)w[1] << (ky % 2 * 16);
-      if (ky % 2 || ky == KH - 1) pair[o * KP + KH + ky / 2] = (int32_t)mid, mid = 0;
+      int8_t *row = &wb[(o * KH + ky) * 4];
+      row[0] = (int8_t)w[0], row[1] = (int8_t)w[1], row[2] = (int8_t)w[2];
+      if (ky % 2) row[-1] = (int8_t)w[1]; /* row ky - 1's byte 3 */
     }
     bias[o] = (int32_t)sum;
     bound[o] = (bias[o] < 0 ? -(int64_t)bias[o] : bias[o]) + 128 * wabs;
@@ -75,7 +77,9 @@ static void dd_pack(dd *D) {
   }
   c->rq->bound = bound;
   lw_fn *F = D->F;
-  D->wpair = lw_get_global(F, lw_global_i32(W->M, "dsp_dw_weights", C * KP, pair, F->loc));
+  int64_t nb = C * KH * 4;
+  const tm_type *t = tm_type_tensor(W->ctx, lw_i8(F), 1, &nb);
+  D->wbytes = lw_get_global(F, lw_global(W->M, "dsp_dw_weights", tm_attr_dense(W->ctx, t, false, wb, (size_t)nb), F->loc));
   D->bias = lw_get_global(F, lw_global_i32(W->M, "dsp_dw_bias", C, bias, F->loc));
 }
 
@@ -247,9 +251,17 @@ int lw_lower_dsp_depthwise(lw_lower *W, tm_op *op, const lw_dsp_conv *c) {
   lw_for lc;
   lw_for_n(F, &lc, c->C, 0, NULL);
   dd_chan k = {.ch = lc.iv};
-  for (int64_t j = 0; j < D.KP; j++) {
-    tm_value *i = lw_affine(F, k.ch, D.KP, j);
-    k.w[j] = lw_load(F, D.wpair, 1, &i);
+  /* the weights as int8, four bytes a kernel row (12 bytes a 3x3 channel, not 20 as halfword
+   * pairs): SXTB16 of row ky's word is its (w0, w2), SXTB16 ROR 8 of an even row's (w1 of
+   * it and of the next row): three instructions more a 3x3 channel */
+  for (int64_t ky = 0; ky < c->KH; ky++) {
+    tm_value *ld[] = {D.wbytes, lw_affine(F, k.ch, 4 * c->KH, 4 * ky)};
+    tm_value *word = lw_op(F, "armdsp.load_word", lw_i32(F), 2, ld, 0, NULL);
+    k.w[ky] = lw_op(F, "armdsp.sxtb16", lw_i32(F), 1, &word, 0, NULL);
+    if (ky % 2 == 0) {
+      tm_named_attr rot = {tm_intern_cstr(W->ctx, "rotate"), tm_attr_int(W->ctx, lw_i64(F), 8)};
+      k.w[c->KH + ky / 2] = lw_op(F, "armdsp.sxtb16", lw_i32(F), 1, &word, 1, &rot);
+    }
   }
   k.bias = lw_load(F, D.bias, 1, &k.ch);
   lw_requant_params(F, c->rq, k.ch, &k.rq);
