@@ -89,14 +89,18 @@ static void init_llvm_targets(void) {
  * Cortex-M4's int8 inner loops stop spilling: vww -6.7 %, micro_speech -12 %) and widens
  * narrow induction expressions (resnet -1 %); constant hoisting is off, since it kept
  * requantization multipliers in i64 registers and instruction selection then built 64-bit
- * multiplies instead of SMMLAR (ad01 -3 %).  LLVM holds options process-wide and reads
- * them once, hence the flag, which guards LLVM's state rather than tinyml's. */
+ * multiplies instead of SMMLAR (ad01 -3 %).  MVE's masked gathers and scatters are off:
+ * LLVM 19's MVEGatherScatterLowering turned a gather of 128-byte strides into an
+ * incrementing one of 512 (a 4x scale error), past the instruction's +-508, which the
+ * object writer encodes as 0: vww_float's first depthwise conv read the wrong pixels on
+ * cortex-m55.  LLVM holds options process-wide and reads them once, hence the flag,
+ * which guards LLVM's state rather than tinyml's. */
 static void set_llvm_options(void) {
   static bool set;
   if (set) return;
   set = true;
   const char *const argv[] = {"tinyml", "-lsr-preferred-addressing-mode=postindexed", "-lsr-exp-narrow",
-                              "-disable-constant-hoisting"};
+                              "-disable-constant-hoisting", "-enable-arm-maskedgatscat=false"};
   LLVMParseCommandLineOptions((int)TM_COUNTOF(argv), argv, NULL);
 }
 
