@@ -179,7 +179,7 @@ static void expand_row(dk *D, int P, int p, tm_value *row, tm_value *first, tm_v
 }
 
 /* The offset of input row iy of image n in D->xs: in a ring of R rows, slot iy mod R
- * (iy >= -R: a padding row's offset is not read). */
+ * (iy >= -pt > -R, as pt <= (KH - 1) / 2 < R: a padding row's offset is not read). */
 static tm_value *row_start(dk *D, tm_value *n, tm_value *iy) {
   lw_fn *F = D->F;
   const lw_dsp_conv *c = D->c;
@@ -870,24 +870,37 @@ static int64_t rows_done(const dk *D, const bool *res_edge, int i, int k, int64_
 
 static int64_t max0(int64_t v) { return v < 0 ? 0 : v; }
 
-/* Whether the last stage may write its output over its input x (read by stage 0 too):
- * each block of pixels stores after it has read its own pixels, so what it has written
- * by then must lie below every byte of x read later, by its later pixels and rows and by
- * stage 0's later rows.  (resnet: a 1x1 stride-2 conv2d_add of 32x32x16 over its input,
- * whose rows 2r + 2 on are all that is read after its output row r.) */
-static bool over_input(const dk *D, const bool *res_edge, int k) {
+/* Whether the last stage may write its output over the bytes `raw` of its input or
+ * residual (their last use): each block of pixels stores after it has read its own
+ * pixels, so what it has written by then must lie below every byte of raw read later:
+ * by its later pixels and rows when raw is its input (as its residual, each element is
+ * read just before the output element at its index is stored), and by the later rows of
+ * the stages before it, which run interleaved, when raw is their input or residual.
+ * (resnet: a 1x1 stride-2 conv2d_add of 32x32x16 over its input, whose rows 2r + 2 on
+ * are all that is read after its output row r.) */
+static bool over_safe(const dk *D, const bool *res_edge, int k, tm_value *raw) {
+  lw_lower *W = D[k].W;
   const lw_dsp_conv *c = D[k].c;
+  bool input = lw_in_buf(W, c->x).raw == raw;
   for (int64_t r = 0; r < c->OH; r++) {
-    int64_t later = INT64_MAX, m = rows_done(D, res_edge, 0, k, r);
-    const lw_dsp_conv *c0 = D[0].c;
-    if (c0->x == c->x && m < c0->OH) later = max0(m * c0->sh - c0->pt) * c0->Wi * c0->C;
+    int64_t later = INT64_MAX;
+    for (int j = 0; j < k; j++) {
+      const lw_dsp_conv *cj = D[j].c;
+      int64_t m = rows_done(D, res_edge, j, k, r);
+      if (m >= cj->OH) continue;
+      if (lw_in_buf(W, cj->x).raw == raw && max0(m * cj->sh - cj->pt) * cj->Wi * cj->C < later)
+        later = max0(m * cj->sh - cj->pt) * cj->Wi * cj->C;
+      if (cj->residual && lw_in_buf(W, tm_op_operand(D[j].op, 3)).raw == raw && m * cj->OW * cj->O < later)
+        later = m * cj->OW * cj->O;
+    }
     int64_t done = 0;
     for (int pp = D[k].P; pp >= 1; pp = pp > 2 ? 2 : pp - 1)
       for (int64_t n = (c->OW - done) / pp; n > 0; n--) {
         done += pp;
-        int64_t read = done < c->OW ? (max0(r * c->sh - c->pt) * c->Wi + max0(done * c->sw - c->pl)) * c->C
-                       : r + 1 < c->OH ? max0((r + 1) * c->sh - c->pt) * c->Wi * c->C
-                                       : INT64_MAX;
+        int64_t read = !input            ? INT64_MAX
+                       : done < c->OW    ? (max0(r * c->sh - c->pt) * c->Wi + max0(done * c->sw - c->pl)) * c->C
+                       : r + 1 < c->OH   ? max0((r + 1) * c->sh - c->pt) * c->Wi * c->C
+                                         : INT64_MAX;
         if ((r * c->OW + done) * c->O > (read < later ? read : later)) return false;
       }
   }
@@ -942,12 +955,16 @@ static int dk_pipeline(lw_lower *W, tm_op *op, const lw_dsp_conv *c) {
     if (dk_scratch_bytes(&D[i]) > scratch) scratch = dk_scratch_bytes(&D[i]);
   }
   W->nstages = 0;
-  if (k && res_edge[k - 1] && over_input(D, res_edge, k) && dk_can_overwrite(&D[k], c->x)) {
-    dk_bind_over(&D[k], c->x);
-    D[k].ym = lw_in(W, c->y);
-  } else {
-    dk_output(&D[k]);
-  }
+  /* the output over the last stage's residual or input, if that is safe with the other
+   * stages still reading (over_safe), else its own buffer */
+  tm_value *res = c->residual ? tm_op_operand(op, 3) : NULL, *over = NULL;
+  if (res && res != c->x && dk_can_overwrite(&D[k], res) && over_safe(D, res_edge, k, lw_in_buf(W, res).raw))
+    over = res;
+  else if (dk_can_overwrite(&D[k], c->x) && over_safe(D, res_edge, k, lw_in_buf(W, c->x).raw))
+    over = c->x;
+  if (over) dk_bind_over(&D[k], over);
+  else lw_out(W, c->y);
+  D[k].ym = lw_in(W, c->y);
   /* one scratch for every stage's pixels: a row's expansion is used up before the next */
   tm_value *raw = dk_alloc(&D[0], scratch);
   for (int i = 0; i <= k; i++) {
