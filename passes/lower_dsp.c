@@ -955,12 +955,14 @@ static int dk_pipeline(lw_lower *W, tm_op *op, const lw_dsp_conv *c) {
     if (dk_scratch_bytes(&D[i]) > scratch) scratch = dk_scratch_bytes(&D[i]);
   }
   W->nstages = 0;
-  /* the output over the last stage's residual or input, if that is safe with the other
-   * stages still reading (over_safe), else its own buffer */
+  /* the output over the last stage's residual or input, if that is a whole tensor (not
+   * a ring) and safe with the other stages still reading (over_safe), else its own
+   * buffer */
   tm_value *res = c->residual ? tm_op_operand(op, 3) : NULL, *over = NULL;
-  if (res && res != c->x && dk_can_overwrite(&D[k], res) && over_safe(D, res_edge, k, lw_in_buf(W, res).raw))
+  bool res_whole = res && !res_edge[k - 1], x_whole = res_edge[k - 1];
+  if (res_whole && res != c->x && dk_can_overwrite(&D[k], res) && over_safe(D, res_edge, k, lw_in_buf(W, res).raw))
     over = res;
-  else if (dk_can_overwrite(&D[k], c->x) && over_safe(D, res_edge, k, lw_in_buf(W, c->x).raw))
+  else if (x_whole && dk_can_overwrite(&D[k], c->x) && over_safe(D, res_edge, k, lw_in_buf(W, c->x).raw))
     over = c->x;
   if (over) dk_bind_over(&D[k], over);
   else lw_out(W, c->y);
