@@ -939,12 +939,8 @@ static int dk_pipeline(lw_lower *W, tm_op *op, const lw_dsp_conv *c) {
     const lw_dsp_conv *ci = &W->stages[i].c, *u = i + 1 < k ? &W->stages[i + 1].c : c;
     res_edge[i] = residual_edge(W, i, op);
     ring[i] = res_edge[i] ? 1 : u->KH;
-    int64_t dims[] = {1, ring[i], ci->OW, ci->O}, bytes = ring[i] * ci->OW * ci->O;
-    const tm_type *raw_t = tm_type_memref(W->ctx, lw_i8(F), 1, &bytes);
-    tm_named_attr align = {tm_intern_cstr(W->ctx, "alignment"), tm_attr_int(W->ctx, NULL, 16)};
-    tm_value *raw = lw_op(F, "memref.alloc", raw_t, 0, NULL, 1, &align);
-    tm_value *ops[] = {raw, lw_cidx(F, 0)};
-    lw_bind(W, ci->y, (lw_buf){lw_op(F, "memref.view", tm_type_memref(W->ctx, lw_i8(F), 4, dims), 2, ops, 0, NULL), raw});
+    int64_t dims[] = {1, ring[i], ci->OW, ci->O};
+    lw_bind(W, ci->y, lw_scratch(W, tm_type_memref(W->ctx, lw_i8(F), 4, dims)));
   }
   int64_t scratch = 0;
   for (int i = 0; i <= k; i++) {
