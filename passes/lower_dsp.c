@@ -607,12 +607,8 @@ static void dk_pack(dk *D, const tm_attr *wv, const tm_attr *bv) {
   c->rq->bound = bound;
   for (int64_t o = 0; D->pairs && o < D->O2; o += 2) bias[o] = (int32_t)((uint32_t)bias[o] + ((uint32_t)bias[o + 1] << 8));
   lw_fn *F = D->F;
-  int64_t n = O * D->K * 4;
-  const tm_type *t = tm_type_tensor(W->ctx, lw_i8(F), 1, &n);
-  D->wp = lw_get_global(F, lw_global(W->M, "dsp_weights", tm_attr_dense(W->ctx, t, false, pk, (size_t)n), F->loc));
-  int64_t nb = 4 * O;
-  const tm_type *tb = tm_type_tensor(W->ctx, lw_i8(F), 1, &nb);
-  D->bias_bytes = lw_get_global(F, lw_global(W->M, "dsp_bias", tm_attr_dense(W->ctx, tb, false, bias, (size_t)nb), F->loc));
+  D->wp = lw_get_global(F, lw_global_i8(W->M, "dsp_weights", O * D->K * 4, pk, F->loc));
+  D->bias_bytes = lw_get_global(F, lw_global_i8(W->M, "dsp_bias", 4 * O, bias, F->loc));
   tm_value *bops[] = {D->bias_bytes, lw_cidx(F, 0)};
   if (!D->lone) D->bias = lw_op(F, "memref.view", tm_type_memref(W->ctx, lw_i32(F), 1, &O), 2, bops, 0, NULL);
 }

@@ -77,9 +77,7 @@ static void dd_pack(dd *D) {
   }
   c->rq->bound = bound;
   lw_fn *F = D->F;
-  int64_t nb = C * KH * 4;
-  const tm_type *t = tm_type_tensor(W->ctx, lw_i8(F), 1, &nb);
-  D->wbytes = lw_get_global(F, lw_global(W->M, "dsp_dw_weights", tm_attr_dense(W->ctx, t, false, wb, (size_t)nb), F->loc));
+  D->wbytes = lw_get_global(F, lw_global_i8(W->M, "dsp_dw_weights", C * KH * 4, wb, F->loc));
   D->bias = lw_get_global(F, lw_global_i32(W->M, "dsp_dw_bias", C, bias, F->loc));
 }
 

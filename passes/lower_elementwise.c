@@ -459,9 +459,7 @@ int lw_lower_unary(lw_lower *W, tm_op *op) {
     int8_t table[256];
     const char *why = kinds[kind].table(&xq, &oq, alpha, table);
     if (why) return lw_unsupported(W, op, "%s", why);
-    int64_t n = 256;
-    const tm_type *t = tm_type_tensor(W->ctx, lw_i8(F), 1, &n);
-    lut = lw_get_global(F, lw_global(W->M, "lut", tm_attr_dense(W->ctx, t, false, table, 256), F->loc));
+    lut = lw_get_global(F, lw_global_i8(W->M, "lut", 256, table, F->loc));
   }
   tm_value *ym = lw_out(W, y);
   lw_nest N;

@@ -209,6 +209,11 @@ tm_op *lw_global(lw_module *M, const char *base, const tm_attr *dense, const tm_
   return g;
 }
 
+tm_op *lw_global_i8(lw_module *M, const char *base, int64_t n, const void *bytes, const tm_loc *loc) {
+  const tm_type *t = tm_type_tensor(M->ctx, tm_type_int(M->ctx, 8), 1, &n);
+  return lw_global(M, base, tm_attr_dense(M->ctx, t, false, bytes, (size_t)n), loc);
+}
+
 tm_op *lw_global_i32(lw_module *M, const char *base, int64_t n, const int32_t *vals, const tm_loc *loc) {
   const tm_type *t = tm_type_tensor(M->ctx, tm_type_int(M->ctx, 32), 1, &n);
   return lw_global(M, base, tm_attr_dense(M->ctx, t, false, vals, (size_t)n * 4), loc);

@@ -163,9 +163,7 @@ void lw_requant_materialize(lw_lower *W, lw_requant *r, const char *base, int64_
   /* right shifts as bytes (0..31) */
   int8_t *rs = TM_NEW_ARRAY(tm_ctx_arena(ctx), int8_t, r->n);
   for (int64_t c = 0; c < r->n; c++) rs[c] = (int8_t)rshift_of(r, c);
-  const tm_type *t = tm_type_tensor(ctx, lw_i8(F), 1, &r->n);
-  r->sg = lw_get_global(F, lw_global(W->M, tm_arena_printf(ctx, "%s_rshift", base),
-                                    tm_attr_dense(ctx, t, false, rs, (size_t)r->n), F->loc));
+  r->sg = lw_get_global(F, lw_global_i8(W->M, tm_arena_printf(ctx, "%s_rshift", base), r->n, rs, F->loc));
   /* the addends: a channel's depends on it only through its right shift, unless some
    * channel is fixed; then one table by shift (32 words), shared by every requantization
    * to this zero point, read at the shift just loaded (vww: 11 kB of addends by channel

@@ -129,6 +129,8 @@ tm_value *lw_get_global(lw_fn *F, tm_op *global);
 tm_op *lw_global(lw_module *M, const char *base, const tm_attr *dense, const tm_loc *loc);
 /* A constant i32 table (per-channel multipliers, shifts, lookup tables). */
 tm_op *lw_global_i32(lw_module *M, const char *base, int64_t n, const int32_t *vals, const tm_loc *loc);
+/* A constant table of n bytes (packed weights, byte tables; words stored little-endian). */
+tm_op *lw_global_i8(lw_module *M, const char *base, int64_t n, const void *bytes, const tm_loc *loc);
 
 /* Loops: scf.for with at most LW_FOR_MAX_CARRIED iter args (RV32's 4 x 4 accumulator
  * block).  Between begin and end, ops go into the body; end appends scf.yield and returns
