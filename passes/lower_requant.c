@@ -75,9 +75,11 @@ static bool is_fixed(const lw_requant *r, int64_t c) { return r->fixed_mask && r
  * the others' kind: one form for all channels, one loop body.  So does a fixed channel
  * (its constant result in the addend, below), with multiplier 0: its sums may be too
  * large for 2 acc (TFLite models give dead channels biases of 2^30). */
-static int32_t q_of(const lw_requant *r, int64_t c) { return is_fixed(r, c) ? 0 : r->q[c]; }
+static int32_t q_of(const lw_requant *r, int64_t c) {
+  return is_fixed(r, c) ? (r->fixed_q ? r->fixed_q[c] : 0) : r->q[c];
+}
 static int64_t rshift_of(const lw_requant *r, int64_t c) {
-  return q_of(r, c) ? -(int64_t)r->shift[c] : r->round;
+  return !is_fixed(r, c) && r->q[c] ? -(int64_t)r->shift[c] : r->round;
 }
 
 /* Whether every channel takes the short form (and r->round: with a rounding shift), and
@@ -86,7 +88,7 @@ static bool short_form(lw_requant *r, int64_t zp, bool *fold_zp) {
   if (r->wide || !r->bound) return false;
   r->round = false;
   for (int64_t c = 0; c < r->n; c++)
-    if (q_of(r, c)) {
+    if (!is_fixed(r, c) && r->q[c]) {
       r->round = r->shift[c] < 0;
       break;
     }
@@ -108,8 +110,41 @@ static bool short_form(lw_requant *r, int64_t zp, bool *fold_zp) {
 
 static int32_t addend(const lw_requant *r, int64_t c) {
   int64_t rr = rshift_of(r, c), a = rr ? INT64_C(1) << (rr - 1) : 0;
-  if (is_fixed(r, c)) a += tm_fx_mbqm(r->fixed[c], r->q[c], r->shift[c]) * (INT64_C(1) << rr);
+  if (is_fixed(r, c) && !r->fixed_q) a += tm_fx_mbqm(r->fixed[c], r->q[c], r->shift[c]) * (INT64_C(1) << rr);
   return (int32_t)(a + (r->zp_folded ? r->zp * (INT64_C(1) << rr) : 0));
+}
+
+/* What the short form (emit_short, then + zp) computes for the sum acc with multiplier q,
+ * right shift rr and addend add. */
+static int64_t short_value(const lw_requant *r, int32_t acc, int32_t q, int64_t rr, int64_t add) {
+  int32_t a2 = (int32_t)((uint32_t)acc << 1);
+  int64_t h = ((int64_t)a2 * q + (INT64_C(1) << 31)) >> 32, v = h + add;
+  if (r->round) v = (v + (acc < 0 ? -1 : 0)) >> rr;
+  return v + (r->zp_folded ? 0 : r->zp);
+}
+
+/* Multipliers for the fixed channels that give their constant results through the path
+ * of the others (right shift r->round, the addend every channel of that shift has), so
+ * that the addends can go by shift: h = hi32(2 acc q + 2^31) is then the result (times
+ * 2, less the sign term, with a rounding shift of 1), q about h 2^32 / 2 acc.  NULL when
+ * some fixed channel has none (its 2 acc too small for its result). */
+static int32_t *fixed_multipliers(lw_lower *W, const lw_requant *r) {
+  int32_t *fq = TM_NEW_ARRAY(tm_ctx_arena(W->ctx), int32_t, r->n);
+  int64_t rr = r->round, add = (rr ? 1 : 0) + (r->zp_folded ? r->zp * (INT64_C(1) << rr) : 0);
+  for (int64_t c = 0; c < r->n; c++) {
+    fq[c] = 0;
+    if (!is_fixed(r, c)) continue;
+    int32_t acc = r->fixed[c], a2 = (int32_t)((uint32_t)acc << 1);
+    int64_t want = tm_fx_mbqm(acc, r->q[c], r->shift[c]) + r->zp;
+    int64_t h = rr ? 2 * (want - r->zp) - (acc < 0 ? -1 : 0) : want - r->zp;
+    bool found = short_value(r, acc, 0, rr, add) == want;
+    if (llabs(h) > INT64_C(1) << 30) a2 = 0; /* beyond any 32-bit q */
+    for (int64_t q0 = a2 ? h * (INT64_C(1) << 32) / a2 : 0, d = -2; !found && a2 && d <= 2; d++)
+      if (q0 + d >= INT32_MIN && q0 + d <= INT32_MAX && short_value(r, acc, (int32_t)(q0 + d), rr, add) == want)
+        fq[c] = (int32_t)(q0 + d), found = true;
+    if (!found) return NULL;
+  }
+  return fq;
 }
 
 struct lw_addends {
@@ -140,6 +175,7 @@ void lw_requant_materialize(lw_lower *W, lw_requant *r, const char *base, int64_
   r->zp = zp;
   r->short_form = short_form(r, zp, &r->zp_folded);
   r->round &= r->short_form;
+  if (r->short_form && r->fixed) r->fixed_q = fixed_multipliers(W, r);
   r->use_add = r->short_form && r->round;
   r->uniform = true;
   for (int64_t i = 0; i < r->n; i++) {
@@ -168,7 +204,7 @@ void lw_requant_materialize(lw_lower *W, lw_requant *r, const char *base, int64_
    * channel is fixed; then one table by shift (32 words), shared by every requantization
    * to this zero point, read at the shift just loaded (vww: 11 kB of addends by channel
    * become 128 bytes, no instruction more) */
-  if (!r->fixed) {
+  if (!r->fixed || r->fixed_q) {
     r->ag_by_shift = true;
     r->ag = lw_get_global(F, addends_by_shift(W, r));
     return;

@@ -289,6 +289,7 @@ typedef struct lw_requant {
   const int64_t *bound; /* |acc| <= bound[c], or NULL: unknown */
   const int32_t *fixed; /* acc == fixed[c] (all-zero weights) where fixed_mask[c], or NULL */
   const bool *fixed_mask;
+  const int32_t *fixed_q; /* the fixed channels' multipliers in the short form (lower_requant.c), or NULL */
   int64_t zp;
   bool uniform;        /* every channel's (q, shift) equal: constants, no tables */
   bool short_form, round, zp_folded, use_add;
