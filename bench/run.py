@@ -9,8 +9,8 @@ compiles the model with tinyml-opt (timed, median of --compile-runs), builds and
 under QEMU with runtime/run-on-qemu.py (--runs times; the counts must agree) after checking
 each target's instruction counter against its calibration loop, and writes
 
-  BUILD/bench/results.csv  model,target,backend,instructions,flash_bytes,ram_bytes,
-                           arena_bytes,stack_bytes,compile_ms,bitexact
+  BUILD/bench/results.csv  model,target,backend,instructions,flash_bytes,model_flash_bytes,
+                           ram_bytes,arena_bytes,stack_bytes,param_bytes,compile_ms,bitexact
   BUILD/bench/results.md   the table below, with ../shared/baseline's figures and ratios
 
 and prints the table.  Exit status 1 if a compile or run failed, an int8 model was not bit
@@ -35,8 +35,9 @@ sys.path.insert(0, os.path.join(REPO, "test", "e2e"))
 import e2e  # noqa: E402  (compile_model, run_model, the pipeline)
 
 SHARED = os.path.join(os.path.dirname(REPO), "shared")
-COLUMNS = ["model", "target", "backend", "instructions", "flash_bytes", "ram_bytes", "arena_bytes",
-           "stack_bytes", "compile_ms", "bitexact"]
+COLUMNS = ["model", "target", "backend", "instructions", "flash_bytes", "model_flash_bytes", "ram_bytes",
+           "arena_bytes", "stack_bytes", "param_bytes", "compile_ms", "bitexact"]
+MEASURED = ["instructions", "flash_bytes", "model_flash_bytes", "ram_bytes", "arena_bytes", "stack_bytes"]
 # Work per inference decides the order: the longest jobs start first.
 ORDER = ["vww", "resnet", "kws", "micro_speech", "ad01", "hello_world"]
 
@@ -82,13 +83,14 @@ def last_line(text):
 
 
 @functools.lru_cache(maxsize=None)
-def model_macs(tinyml_opt, model_dir):
-    """The model's multiply-accumulates (tinyml-opt --print-cost), for the dual-MAC bound:
-    an int8 MAC pair per SMLAD makes MACs/2 instructions the floor of a Cortex-M4 kernel."""
+def model_cost(tinyml_opt, model_dir):
+    """The model's multiply-accumulates and parameter bytes (tinyml-opt --print-cost): MACs
+    for the dual-MAC bound (an int8 MAC pair per SMLAD makes MACs/2 instructions the floor
+    of a Cortex-M4 kernel), parameters for the flash over the weights."""
     p = subprocess.run([tinyml_opt, os.path.join(model_dir, "model.tflite"), "--print-cost", "-o", "/dev/null"],
                        capture_output=True, text=True)
-    m = re.search(r"total: (\d+) MACs", p.stdout + p.stderr)
-    return int(m.group(1)) if m else None
+    m = re.search(r"total: (\d+) MACs, (\d+) parameter bytes", p.stdout + p.stderr)
+    return (int(m.group(1)), int(m.group(2))) if m else (None, None)
 
 
 def measure(job, args):
@@ -107,7 +109,7 @@ def measure(job, args):
             return row
         times.append(ms)
     row["compile_ms"] = round(statistics.median(times), 1)
-    row["macs"] = model_macs(args.tinyml_opt, model_dir)
+    row["macs"], row["param_bytes"] = model_cost(args.tinyml_opt, model_dir)
     row["io_bytes"] = io_bytes(os.path.splitext(path)[0] + ".h", e2e.c_name(model))
     counts = []
     for r in range(args.runs):
@@ -128,7 +130,7 @@ def measure(job, args):
         counts.append(summary["instructions"])
         if q.returncode != 0:
             row["error"] = "run failed (%d): %s" % (q.returncode, last_line(q.stdout))
-    for key in COLUMNS[3:8]:
+    for key in MEASURED:
         row[key] = summary[key]
     row["bitexact"] = summary["bitexact"]
     row["ok"] = summary["ok"]
@@ -260,7 +262,8 @@ def model_order(model):
 
 def table_rows(results, baseline):
     """Header and rows of the report table (strings)."""
-    head = ["model", "target", "backend", "instructions", "baseline instr.", "instr. ratio", "flash", "RAM",
+    head = ["model", "target", "backend", "instructions", "baseline instr.", "instr. ratio", "flash",
+            "model flash", "over weights", "RAM",
             "arena", "arena+I/O", "baseline arena", "arena ratio", "RAM ratio", "stack", "instr. / (MACs/2)", "compile ms",
             "bitexact"]
     rows = []
@@ -269,7 +272,10 @@ def table_rows(results, baseline):
         arena_io = r["arena_bytes"] + r["io_bytes"] if "arena_bytes" in r else None
         rows.append([r["model"], r["target"], r["backend"], fmt(r.get("instructions")),
                      fmt(b.get("instructions")), ratio(r.get("instructions"), b.get("instructions")),
-                     fmt(r.get("flash_bytes")), fmt(r.get("ram_bytes")), fmt(r.get("arena_bytes")),
+                     fmt(r.get("flash_bytes")), fmt(r.get("model_flash_bytes")),
+                     fmt(r["model_flash_bytes"] - r["param_bytes"] if r.get("model_flash_bytes") and r.get("param_bytes")
+                         else None),
+                     fmt(r.get("ram_bytes")), fmt(r.get("arena_bytes")),
                      fmt(arena_io), fmt(b.get("arena")), ratio(arena_io, b.get("arena")),
                      ratio(r.get("ram_bytes"), b.get("arena")),
                      fmt(r.get("stack_bytes")),
@@ -410,7 +416,8 @@ def main():
         "RAM ratio = our RAM (arena + separate I/O buffers + static data + measured stack) / TFLM's arena "
         "(issue 5's peak-RAM criterion: int8 <= 0.6)",
         "RAM = .data + .bss (arena, I/O buffers, libc data) + stack high-water mark; flash = code + constants, "
-        "harness and libc pieces included (no stdio)",
+        "harness and libc pieces included (no stdio); model flash = the model's own code and constants in that "
+        "image (what it adds to a firmware); over weights = model flash - the parameter bytes of --print-cost",
         "command: bench/run.py %s; pipeline: tinyml-opt %s; compile ms = median of %d; %d QEMU runs each, identical counts; %.0f s with %d jobs"
         % (" ".join(sys.argv[1:]), " ".join(args.pipeline_args), args.compile_runs, args.runs, elapsed, args.jobs)]
     md = markdown(head, rows, notes)

@@ -16,10 +16,11 @@ golden directory's info.txt, or given with --float-outputs) are compared with th
 max|diff| <= 1e-5 max|ref| + 1e-6, everything else byte for byte.
 
 Prints runtime/harness.c's line and then one summary line
-  model=M target=T instructions=I flash_bytes=F ram_bytes=R arena_bytes=A stack_bytes=S
-  data_bss_bytes=D bitexact=0|1 ok=0|1
+  model=M target=T instructions=I flash_bytes=F model_flash_bytes=MF ram_bytes=R arena_bytes=A
+  stack_bytes=S data_bss_bytes=D bitexact=0|1 ok=0|1
 (flash: the ELF's allocated sections but the embedded test data, i.e. code + constants +
-.data image, libc and harness included; ram: .data + .bss (arena and I/O buffers included;
+.data image, libc and harness included; model flash: the part of those the model's own
+object takes in the link, its code and constants, what it adds to a firmware; ram: .data + .bss (arena and I/O buffers included;
 a header with NAME_INPUTi_OFFSET has its inputs and outputs in the arena, no buffers)
 + the measured call's stack high-water mark).  --json FILE writes the same as JSON.
 
@@ -211,20 +212,45 @@ def count_cases(golden, nin):
     return cases
 
 
+def model_flash(map_path, model, flash_sections):
+    """Bytes of the link map's input sections from the model's object (an archive member
+    or the object itself) placed in the flash output sections."""
+    total, out, in_map, pending = 0, None, False, False
+    for line in open(map_path):
+        if line.startswith("Linker script and memory map"):
+            in_map = True
+            continue
+        if not in_map:
+            continue
+        head = re.match(r"(\.\S+)", line)
+        if head:
+            out = head.group(1)
+        entry = re.match(r"\s+(\S+)?\s*0x[0-9a-f]+\s+0x([0-9a-f]+)\s+(\S+)\s*$", line)
+        if entry and (entry.group(1) or pending) and out in flash_sections:
+            path = entry.group(3)
+            if path == model or path.startswith(model + "("):
+                total += int(entry.group(2), 16)
+        # an input section whose name fills its line: address, size and file on the next
+        pending = bool(re.match(r"\s+\.\S+\s*$", line))
+    return total
+
+
 def elf_sizes(board, elf):
-    """flash: allocated, loaded sections but the test data; data_bss: the RAM image."""
+    """flash: allocated, loaded sections but the test data; data_bss: the RAM image;
+    the names of the flash sections."""
     prefix = TOOLS[board["arch"]]
-    flash = 0
+    flash, sections = 0, set()
     for line in run([prefix + "readelf", "-SW", elf]).stdout.splitlines():
         m = re.match(r"\s*\[\s*\d+\]\s+(\S+)\s+(\S+)\s+[0-9a-f]+\s+[0-9a-f]+\s+([0-9a-f]+)\s+\S+\s+([A-Za-z]*)", line)
         if m and m.group(2) != "NOBITS" and "A" in m.group(4) and m.group(1) != ".tm_testdata":
             flash += int(m.group(3), 16)
+            sections.add(m.group(1))
     syms = {}
     for line in run([prefix + "nm", elf]).stdout.splitlines():
         parts = line.split()
         if len(parts) == 3:
             syms[parts[2]] = int(parts[0], 16)
-    return flash, syms["__bss_end"] - syms["__data_start"]
+    return flash, syms["__bss_end"] - syms["__data_start"], sections
 
 
 def run_model(board, args, work):
@@ -262,7 +288,7 @@ def run_model(board, args, work):
         objects.append(model)
     elf = os.path.join(work, "%s-%s.elf" % (name, board["target"]))
     link(board, objects, elf, args)
-    flash, data_bss = elf_sizes(board, elf)
+    flash, data_bss, sections = elf_sizes(board, elf)
 
     status, output = run_qemu(board, elf, args)
     result, line = parse_line(output, "tinyml: model=")
@@ -271,7 +297,7 @@ def run_model(board, args, work):
         raise Failure("%s on %s: no result line (exit status %d)" % (name, board["target"], status))
     summary = {
         "model": name, "target": board["target"], "instructions": int(result["instructions"]),
-        "flash_bytes": flash, "ram_bytes": data_bss + int(result["stack_bytes"]),
+        "flash_bytes": flash, "model_flash_bytes": model_flash(elf + ".map", objects[-1], sections), "ram_bytes": data_bss + int(result["stack_bytes"]),
         "arena_bytes": int(result["arena_bytes"]), "stack_bytes": int(result["stack_bytes"]),
         "data_bss_bytes": data_bss, "bitexact": int(result["bitexact"]), "ok": int(result["ok"]),
         "cases": int(result["cases"]),
