@@ -237,8 +237,15 @@ void lw_requant_params(lw_fn *F, const lw_requant *r, tm_value *ch, lw_rq_ch *p)
 static tm_value *emit_short(lw_fn *F, tm_value *acc, tm_value *q, tm_value *s, tm_value *add, bool round) {
   const tm_type *i64 = lw_i64(F), *i32 = lw_i32(F);
   tm_value *a2 = lw_cast(F, "arith.extsi", lw_shli(F, acc, lw_ci32(F, 1)), i64);
-  tm_value *prod = lw_muli(F, a2, lw_cast(F, "arith.extsi", q, i64));
-  tm_value *h = lw_cast(F, "arith.trunci", lw_shrsi(F, lw_addi(F, prod, lw_ci64(F, INT64_C(1) << 31)), lw_ci64(F, 32)), i32);
+  tm_value *prod = lw_muli(F, a2, lw_cast(F, "arith.extsi", q, i64)), *h;
+  if (F->mod->kernels == LW_KERNELS_SCALAR) {
+    /* the rounding's carry is the low word's top bit: hi + (lo >> 31), unsigned (RV32:
+     * MULH, MUL, SRLI, ADD; the +2^31 would take an ADD and an SLTU for the carry) */
+    tm_value *lo = lw_cast(F, "arith.trunci", prod, i32);
+    h = lw_addi(F, lw_cast(F, "arith.trunci", lw_shrsi(F, prod, lw_ci64(F, 32)), i32), lw_shrui(F, lo, lw_ci32(F, 31)));
+  } else {
+    h = lw_cast(F, "arith.trunci", lw_shrsi(F, lw_addi(F, prod, lw_ci64(F, INT64_C(1) << 31)), lw_ci64(F, 32)), i32);
+  }
   if (round) {
     tm_value *t = lw_addi(F, h, add); /* one statement each: the IR's order is the compiler's */
     return lw_shrsi(F, lw_addi(F, t, lw_shrsi(F, acc, lw_ci32(F, 31))), s);

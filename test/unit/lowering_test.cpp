@@ -133,6 +133,19 @@ TEST(LoweringQuant, ShortRequantizationIsMultiplyByQuantizedMultiplier) {
   }
 }
 
+// RV32's form of the short form's high word (lower_requant.c, emit_short): the rounding
+// constant's carry into the high word is the low word's top bit.
+TEST(LoweringQuant, RoundedHighWordFromTheLowWordsTopBit) {
+  uint64_t seed = 777;
+  for (int i = 0; i < 1000000; i++) {
+    seed = seed * 6364136223846793005u + 1442695040888963407u;
+    int32_t a = (int32_t)(uint32_t)(seed >> 32), q = (int32_t)(uint32_t)seed;
+    int64_t p = (int64_t)a * q;
+    int32_t split = (int32_t)(p >> 32) + (int32_t)((uint32_t)p >> 31);
+    ASSERT_EQ(split, (int32_t)((p + (INT64_C(1) << 31)) >> 32)) << a << " " << q;
+  }
+}
+
 TEST(LoweringQuant, SaturatingShiftLeft) {
   EXPECT_EQ(tm_fx_sat_shl(3, 2), 12);
   EXPECT_EQ(tm_fx_sat_shl(1 << 29, 2), INT32_MAX);
