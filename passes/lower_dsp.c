@@ -50,8 +50,8 @@ typedef struct dk {
   bool pad_y, pad_x; /* some kernel row, some kernel column, falls outside the input */
   int64_t L, L4, T; /* bytes per kernel row, its whole words, tail bytes */
   int64_t K;        /* words of all kernel rows: KH * L4, then the KH * T tail bytes, zero-padded */
-  int P, Q;         /* register blocking: pixels x channels */
-  int64_t O1, O2;   /* channels in blocks of Q, to O1; then in blocks of two, to O2; the
+  int P, Q, Q2;     /* register blocking: pixels x channels, and the second channel block */
+  int64_t O1, O2;   /* channels in blocks of Q, to O1; then in blocks of Q2, to O2; the
                      * rest one by one */
   tm_value *xp;     /* the pixels' expansion: DSP halfword pairs i32 [K][P][2], scalar i8 [K * 4][P] */
   tm_value *xp2;    /* DSP: the same bytes as i64, a pixel's two pairs of a word in one load */
@@ -522,8 +522,8 @@ static int dk_channels(dk *D, int P, tm_value *const *pix, tm_value *n, tm_value
     if (dk_block(D, P, Q, lw_affine(F, cb, Q, 0), lw_affine(F, cb, Q * D->K, 0), pix, n, oy, ox)) return -1;
     if (loop) lw_for_end(F, &lc, 0, NULL);
   }
-  for (int64_t o = D->O1; o < D->c->O; o += o < D->O2 ? 2 : 1)
-    if (dk_block(D, P, o < D->O2 ? 2 : 1, lw_cidx(F, o), lw_cidx(F, o * D->K), pix, n, oy, ox)) return -1;
+  for (int64_t o = D->O1; o < D->c->O; o += o < D->O2 ? D->Q2 : 1)
+    if (dk_block(D, P, o < D->O2 ? D->Q2 : 1, lw_cidx(F, o), lw_cidx(F, o * D->K), pix, n, oy, ox)) return -1;
   return 0;
 }
 
@@ -581,8 +581,8 @@ static void dk_pack(dk *D, const tm_attr *wv, const tm_attr *bv) {
   if (D->pairs) /* A's padding bytes: weights of 0 */
     for (int64_t i = 0; i < D->O2 * D->K * 4; i += 2) pk[i] = 128;
   for (int64_t o = 0; o < O; o++) {
-    int64_t blk = o < D->O1 ? D->Q : o < D->O2 ? 2 : 1;
-    int64_t first = o < D->O1 ? o / D->Q * D->Q : o < D->O2 ? o - (o - D->O1) % 2 : o, qi = o - first;
+    int64_t blk = o < D->O1 ? D->Q : o < D->O2 ? D->Q2 : 1;
+    int64_t first = o < D->O1 ? o / D->Q * D->Q : o < D->O2 ? o - (o - D->O1) % D->Q2 : o, qi = o - first;
     bool pair = D->pairs && o < D->O2;
     uint32_t sum = bv ? (uint32_t)tm_dense_get_int(bv, o) : 0;
     int64_t wabs = 0;
@@ -689,7 +689,7 @@ static int dk_init(dk *Dp, lw_lower *W, tm_op *op, const lw_dsp_conv *c) {
    * fully_connected of batch 1) takes four channels */
   D.dsp = W->M->kernels == LW_KERNELS_DSP;
   if (D.dsp) D.P = npix > 1 ? 2 : 1, D.Q = D.P == 1 ? 4 : 2;
-  else D.P = npix >= 4 ? 4 : npix > 1 ? 2 : 1, D.Q = D.P == 1 ? 8 : 4; /* 16 sums of 24+ registers */
+  else D.P = npix >= 4 ? 4 : npix > 1 ? 2 : 1, D.Q = D.P == 1 ? 16 : 4; /* 16 sums of 24+ registers */
   /* DSP: a short product (K <= 4 words: a 1x1 conv of 16 channels) is unrolled by LLVM
    * and its pixels' pairs hoisted out of the channel loop: four channels a block take
    * half the trips over them (resnet's strided 1x1 conv2d_add: -23 % instructions) */
@@ -707,8 +707,10 @@ static int dk_init(dk *Dp, lw_lower *W, tm_op *op, const lw_dsp_conv *c) {
    * there are many (ad01's 640 -> 128: 24 instructions per 24 MACs, not 17 per 16; four
    * pairs spill) */
   if (D.dsp && D.direct && c->O >= 48) D.Q = 6, D.O1 = c->O / 6 * 6;
-  /* what blocks of Q leave, DSP blocks of two take in pairs (ad01: 128 = 21 x 6 + 2) */
-  D.O2 = D.dsp && D.Q > 2 ? D.O1 + (c->O - D.O1) / 2 * 2 : D.O1;
+  /* what blocks of Q leave, DSP blocks of two take in pairs (ad01: 128 = 21 x 6 + 2), the
+   * scalar lone pixel's blocks of eight */
+  D.Q2 = D.dsp ? 2 : D.P == 1 ? 8 : 1;
+  D.O2 = D.Q > D.Q2 ? D.O1 + (c->O - D.O1) / D.Q2 * D.Q2 : D.O1;
   /* LDRDs of weight pairs pay in flat products; in 3x3 convs resnet took 6 % more, in a
    * batch-1 fully_connected's blocks of four ad01 1.5 % more, of six 1.1 % less */
   D.pair_loads = D.flat && (!D.direct || D.Q == 6);
