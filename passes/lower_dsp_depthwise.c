@@ -24,6 +24,8 @@
  * compile time, else the op keeps the portable nest), so the ring is the only scratch.
  * A 3x3 kernel on an image taller than wide goes along the columns instead (transposed:
  * the kernel's rows are the image's columns), for long rows. */
+#include <string.h>
+
 #include "passes/lowering.h"
 
 typedef struct dd {
@@ -37,7 +39,7 @@ typedef struct dd {
   tm_value *ring; /* i8 [2 R][Wr] */
   int64_t KP;     /* weight words the kernel keeps per channel: (w0, w2) per kernel row, then
                    * w1 of two rows per word */
-  tm_value *wbytes, *bias; /* i8 [C][KH][4]: row ky's (w0, w1, w2, w1 of row ky + 1); bias' i32 [C] */
+  tm_value *wbytes, *bias; /* i8: each channel's weights (dd_load_weights); bias' i32 [C] */
   tm_value *acc;  /* one output row's sums, i32 [OW] */
   /* transposed (tr): the kernel's rows are the tensors' columns; the strides of the
    * output's rows and columns (yrow, ycol, in bytes) */
@@ -45,6 +47,10 @@ typedef struct dd {
   int64_t OWm; /* the output's width in memory */
   int64_t yrow, ycol;
 } dd;
+
+/* A channel's weight bytes: a 3x3 kernel's nine, tight; other heights four a kernel row,
+ * (w0, w1, w2, w1 of the next row). */
+static int64_t dd_weight_bytes(int64_t KH) { return KH == 3 ? 9 : 4 * KH; }
 
 /* The weights as the kernel reads them, bias' and the bound of |acc| the short
  * requantization needs (bias' plus int8 inputs times the weights). */
@@ -54,22 +60,29 @@ static void dd_pack(dd *D) {
   const tm_attr *wv = tm_value_const(c->w), *bv = c->b ? tm_value_const(c->b) : NULL;
   int64_t C = c->C, KH = c->KH;
   tm_arena *a = tm_ctx_arena(W->ctx);
-  int8_t *wb = TM_NEW_ARRAY(a, int8_t, C * KH * 4);
+  int64_t nwb = dd_weight_bytes(KH) * C + (KH == 3 ? 3 : 0); /* 3x3: the last word's 3 bytes past */
+  int8_t *wb = TM_NEW_ARRAY(a, int8_t, nwb);
+  memset(wb, 0, (size_t)nwb);
   int32_t *bias = TM_NEW_ARRAY(a, int32_t, C);
   int64_t *bound = TM_NEW_ARRAY(a, int64_t, C);
   for (int64_t o = 0; o < C; o++) {
     uint32_t sum = bv ? (uint32_t)tm_dense_get_int(bv, o) : 0;
-    int64_t wabs = 0, w[3];
+    int64_t wabs = 0, w[25][3];
     for (int64_t ky = 0; ky < KH; ky++) {
       for (int64_t kx = 0; kx < 3; kx++) {
         /* filters are [1, KH, 3, C] (transposed: [1, 3, 3, C], ky and kx swapped) */
-        w[kx] = tm_dense_get_int(wv, (D->tr ? kx * 3 + ky : ky * 3 + kx) * C + o);
-        wabs += w[kx] < 0 ? -w[kx] : w[kx];
-        sum += (uint32_t)c->in_off * (uint32_t)w[kx];
+        w[ky][kx] = tm_dense_get_int(wv, (D->tr ? kx * 3 + ky : ky * 3 + kx) * C + o);
+        wabs += w[ky][kx] < 0 ? -w[ky][kx] : w[ky][kx];
+        sum += (uint32_t)c->in_off * (uint32_t)w[ky][kx];
       }
+      if (KH == 3) continue;
       int8_t *row = &wb[(o * KH + ky) * 4];
-      row[0] = (int8_t)w[0], row[1] = (int8_t)w[1], row[2] = (int8_t)w[2];
-      if (ky % 2) row[-1] = (int8_t)w[1]; /* row ky - 1's byte 3 */
+      row[0] = (int8_t)w[ky][0], row[1] = (int8_t)w[ky][1], row[2] = (int8_t)w[ky][2];
+      if (ky % 2) row[-1] = (int8_t)w[ky][1]; /* row ky - 1's byte 3 */
+    }
+    if (KH == 3) { /* 9 bytes (dd_load_weights): w00 w01 w02 w11, w20 w10 w22 w12, w21 */
+      static const int at[9][2] = {{0, 0}, {0, 1}, {0, 2}, {1, 1}, {2, 0}, {1, 0}, {2, 2}, {1, 2}, {2, 1}};
+      for (int i = 0; i < 9; i++) wb[o * 9 + i] = (int8_t)w[at[i][0]][at[i][1]];
     }
     bias[o] = (int32_t)sum;
     bound[o] = (bias[o] < 0 ? -(int64_t)bias[o] : bias[o]) + 128 * wabs;
@@ -77,7 +90,7 @@ static void dd_pack(dd *D) {
   }
   c->rq->bound = bound;
   lw_fn *F = D->F;
-  D->wbytes = lw_get_global(F, lw_global_i8(W->M, "dsp_dw_weights", C * KH * 4, wb, F->loc));
+  D->wbytes = lw_get_global(F, lw_global_i8(W->M, "dsp_dw_weights", nwb, wb, F->loc));
   D->bias = lw_get_global(F, lw_global_i32(W->M, "dsp_dw_bias", C, bias, F->loc));
 }
 
@@ -138,6 +151,30 @@ typedef struct dd_chan {
   tm_value *ch, *w[25 + 13], *bias; /* KP <= 38 words (KH <= 25) */
   lw_rq_ch rq;
 } dd_chan;
+
+/* Channel k's weight words: (w0, w2) of each row, k->w[ky], and the rows' w1 in halves,
+ * k->w[KH + ky / 2] half ky % 2.  Four bytes a row, SXTB16 of row ky's word and SXTB16
+ * ROR 8 of an even row's; a 3x3 kernel's nine bytes w00 w01 w02 w11 | w20 w10 w22 w12 |
+ * w21 give the same from three words: the second's SXTB16 row 2's pair and its SXTB16 ROR
+ * 8 row 1's, the third's SXTB16 w21 in its low half (the same instructions, 3 bytes less). */
+static void dd_load_weights(dd *D, dd_chan *k) {
+  lw_fn *F = D->F;
+  int64_t KH = D->c->KH, per = dd_weight_bytes(KH);
+  tm_named_attr rot = {tm_intern_cstr(D->W->ctx, "rotate"), tm_attr_int(D->W->ctx, lw_i64(F), 8)};
+  for (int64_t i = 0; i < (KH == 3 ? 3 : KH); i++) {
+    tm_value *ld[] = {D->wbytes, lw_affine(F, k->ch, per, 4 * i)};
+    tm_value *word = lw_op(F, "armdsp.load_word", lw_i32(F), 2, ld, 0, NULL);
+    tm_value *e = lw_op(F, "armdsp.sxtb16", lw_i32(F), 1, &word, 0, NULL);
+    if (KH == 3) {
+      if (i == 0) k->w[0] = e, k->w[KH] = lw_op(F, "armdsp.sxtb16", lw_i32(F), 1, &word, 1, &rot);
+      if (i == 1) k->w[2] = e, k->w[1] = lw_op(F, "armdsp.sxtb16", lw_i32(F), 1, &word, 1, &rot);
+      if (i == 2) k->w[KH + 1] = e;
+      continue;
+    }
+    k->w[i] = e;
+    if (i % 2 == 0) k->w[KH + i / 2] = lw_op(F, "armdsp.sxtb16", lw_i32(F), 1, &word, 1, &rot);
+  }
+}
 
 /* The signed half h of x, as i32 (LLVM folds it into SMLAxy). */
 static tm_value *dd_half(lw_fn *F, tm_value *x, int h) {
@@ -249,18 +286,9 @@ int lw_lower_dsp_depthwise(lw_lower *W, tm_op *op, const lw_dsp_conv *c) {
   lw_for lc;
   lw_for_n(F, &lc, c->C, 0, NULL);
   dd_chan k = {.ch = lc.iv};
-  /* the weights as int8, four bytes a kernel row (12 bytes a 3x3 channel, not 20 as halfword
-   * pairs): SXTB16 of row ky's word is its (w0, w2), SXTB16 ROR 8 of an even row's (w1 of
-   * it and of the next row): three instructions more a 3x3 channel */
-  for (int64_t ky = 0; ky < c->KH; ky++) {
-    tm_value *ld[] = {D.wbytes, lw_affine(F, k.ch, 4 * c->KH, 4 * ky)};
-    tm_value *word = lw_op(F, "armdsp.load_word", lw_i32(F), 2, ld, 0, NULL);
-    k.w[ky] = lw_op(F, "armdsp.sxtb16", lw_i32(F), 1, &word, 0, NULL);
-    if (ky % 2 == 0) {
-      tm_named_attr rot = {tm_intern_cstr(W->ctx, "rotate"), tm_attr_int(W->ctx, lw_i64(F), 8)};
-      k.w[c->KH + ky / 2] = lw_op(F, "armdsp.sxtb16", lw_i32(F), 1, &word, 1, &rot);
-    }
-  }
+  /* the weights as int8 (9 bytes a 3x3 channel, not 20 as halfword pairs), made into
+   * halfword pairs here: three instructions more a 3x3 channel */
+  dd_load_weights(&D, &k);
   k.bias = lw_load(F, D.bias, 1, &k.ch);
   lw_requant_params(F, c->rq, k.ch, &k.rq);
   /* padded rows 0 .. R - 2 first; then output row oy brings row oy + R - 1, into the
