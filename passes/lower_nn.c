@@ -152,23 +152,41 @@ static void dw_chan_load(dw_kernel *D, dw_chan *ch, tm_value *ic, tm_value *oc, 
     ch->bias = D->bm ? lw_load(F, D->bm, 1, &oc) : lw_cf32(F, 0.0f);
     return;
   }
-  ch->init = D->bm ? lw_int_to(F, lw_load(F, D->bm, 1, &oc), D->acc_t) : lw_cint(F, D->acc_t, 0);
+  /* with bias' (constant weights) every output starts from it, the border's too */
   if (D->adjg) ch->adj = lw_load(F, D->adjg, 1, &oc);
+  else ch->init = D->bm ? lw_int_to(F, lw_load(F, D->bm, 1, &oc), D->acc_t) : lw_cint(F, D->acc_t, 0);
   lw_requant_params(F, D->rq, oc, &ch->rq);
 }
 
+/* Tap (ky, kx) of channel ch's filter: hoisted, or loaded here. */
+static tm_value *dw_tap_weight(dw_kernel *D, dw_chan *ch, int64_t ky, int64_t kx) {
+  if (ch->w && ch->w[ky * D->KW + kx]) return ch->w[ky * D->KW + kx];
+  tm_value *wi[] = {lw_cidx(D->F, 0), lw_cidx(D->F, ky), lw_cidx(D->F, kx), ch->oc};
+  return D->flt ? lw_load(D->F, D->wm, 4, wi) : lw_load_weight(D->F, D->w, D->wm, 4, wi, D->acc_t);
+}
+
+/* acc + w * pad: a tap outside the input when the sums start from bias' (pad = -in_off,
+ * the zero point's products that bias' holds), else acc. */
+static tm_value *dw_pad_tap(dw_kernel *D, tm_value *acc, tm_value *wv, int64_t pad) {
+  return pad ? lw_addi(D->F, acc, lw_muli(D->F, wv, lw_cint(D->F, D->acc_t, pad))) : acc;
+}
+
 /* The taps, unrolled: each guarded only by the bounds checks some output of the region
- * [ya, yb) x [xa, xb) can fail, and left out where every output of it fails one. */
+ * [ya, yb) x [xa, xb) can fail, and left out where every output of it fails one (then
+ * only its padding term w * pad, when pad != 0). */
 static tm_value *dw_taps_unrolled(dw_kernel *D, dw_chan *ch, tm_value *n, tm_value *oy, tm_value *ox, int64_t ya,
-                                  int64_t yb, int64_t xa, int64_t xb, tm_value *acc, int64_t off) {
+                                  int64_t yb, int64_t xa, int64_t xb, tm_value *acc, int64_t off, int64_t pad) {
   lw_fn *F = D->F;
   for (int64_t ky = 0; ky < D->KH; ky++) {
     int64_t ylo = ya * D->sh - D->pt + ky * D->dh, yhi = (yb - 1) * D->sh - D->pt + ky * D->dh;
-    if (yhi < 0 || ylo >= D->H) continue; /* outside for every output of the region */
-    tm_value *iy = lw_affine(F, oy, D->sh, ky * D->dh - D->pt);
+    bool row_out = yhi < 0 || ylo >= D->H; /* outside for every output of the region */
+    tm_value *iy = row_out ? NULL : lw_affine(F, oy, D->sh, ky * D->dh - D->pt);
     for (int64_t kx = 0; kx < D->KW; kx++) {
       int64_t xlo = xa * D->sw - D->pl + kx * D->dw, xhi = (xb - 1) * D->sw - D->pl + kx * D->dw;
-      if (xhi < 0 || xlo >= D->Wi) continue;
+      if (row_out || xhi < 0 || xlo >= D->Wi) {
+        if (pad) acc = dw_pad_tap(D, acc, dw_tap_weight(D, ch, ky, kx), pad);
+        continue;
+      }
       tm_value *ix = lw_affine(F, ox, D->sw, kx * D->dw - D->pl), *cond = NULL;
       tm_value *checks[4] = {
           ylo < 0 ? lw_cmpi(F, LW_SGE, iy, lw_cidx(F, 0)) : NULL,
@@ -179,19 +197,15 @@ static tm_value *dw_taps_unrolled(dw_kernel *D, dw_chan *ch, tm_value *n, tm_val
       for (int i = 0; i < 4; i++)
         if (checks[i]) cond = cond ? lw_andi(F, cond, checks[i]) : checks[i];
       lw_if tif;
-      tm_value *before = acc;
+      tm_value *before = acc, *wv = dw_tap_weight(D, ch, ky, kx);
       if (cond) lw_if_begin(F, &tif, cond, 1, &D->acc_t);
-      tm_value *wv = ch->w ? ch->w[ky * D->KW + kx] : NULL;
-      if (!wv) {
-        tm_value *wi[] = {lw_cidx(F, 0), lw_cidx(F, ky), lw_cidx(F, kx), ch->oc};
-        wv = D->flt ? lw_load(F, D->wm, 4, wi) : lw_load_weight(F, D->w, D->wm, 4, wi, D->acc_t);
-      }
       tm_value *xi[] = {n, iy, ix, ch->ic};
       if (D->flt) acc = lw_addf(F, acc, lw_mulf(F, lw_load(F, D->xm, 4, xi), wv));
       else acc = lw_addi(F, acc, lw_muli(F, wv, load_acc(F, D->xm, 4, xi, off, D->acc_t)));
       if (cond) {
         lw_if_else(F, &tif, 1, &acc);
-        acc = lw_if_end(F, &tif, 1, &before)[0];
+        tm_value *outside = dw_pad_tap(D, before, wv, pad);
+        acc = lw_if_end(F, &tif, 1, &outside)[0];
       }
     }
   }
@@ -201,7 +215,7 @@ static tm_value *dw_taps_unrolled(dw_kernel *D, dw_chan *ch, tm_value *n, tm_val
 /* The taps as loops with every check a tap of the region can fail (border regions under
  * tm.dw_loop_border: big kernels' unrolled border copies cost flash). */
 static tm_value *dw_taps_looped(dw_kernel *D, dw_chan *ch, tm_value *n, tm_value *oy, tm_value *ox, int64_t ya,
-                                int64_t yb, int64_t xa, int64_t xb, tm_value *acc) {
+                                int64_t yb, int64_t xa, int64_t xb, tm_value *acc, int64_t off, int64_t pad) {
   lw_fn *F = D->F;
   bool y_lo = ya * D->sh - D->pt < 0, y_hi = (yb - 1) * D->sh - D->pt + (D->KH - 1) * D->dh >= D->H;
   bool x_lo = xa * D->sw - D->pl < 0, x_hi = (xb - 1) * D->sw - D->pl + (D->KW - 1) * D->dw >= D->Wi;
@@ -219,18 +233,16 @@ static tm_value *dw_taps_looped(dw_kernel *D, dw_chan *ch, tm_value *n, tm_value
   for (int i = 0; i < 4; i++)
     if (checks[i]) cond = cond ? lw_andi(F, cond, checks[i]) : checks[i];
   tm_value *in = lkx.args[0], *out;
+  tm_value *wi[] = {lw_cidx(F, 0), lky.iv, lkx.iv, ch->oc}, *xi[] = {n, iy, ix, ch->ic};
+  tm_value *wv = D->flt ? lw_load(F, D->wm, 4, wi) : lw_load_weight(F, D->w, D->wm, 4, wi, D->acc_t);
   lw_if tif;
   if (cond) lw_if_begin(F, &tif, cond, 1, &D->acc_t);
-  tm_value *wi[] = {lw_cidx(F, 0), lky.iv, lkx.iv, ch->oc}, *xi[] = {n, iy, ix, ch->ic};
-  if (D->flt) {
-    out = lw_addf(F, in, lw_mulf(F, lw_load(F, D->xm, 4, xi), lw_load(F, D->wm, 4, wi)));
-  } else {
-    tm_value *wv = lw_load_weight(F, D->w, D->wm, 4, wi, D->acc_t);
-    out = lw_addi(F, in, lw_muli(F, wv, load_acc(F, D->xm, 4, xi, D->in_off, D->acc_t)));
-  }
+  if (D->flt) out = lw_addf(F, in, lw_mulf(F, lw_load(F, D->xm, 4, xi), wv));
+  else out = lw_addi(F, in, lw_muli(F, wv, load_acc(F, D->xm, 4, xi, off, D->acc_t)));
   if (cond) {
     lw_if_else(F, &tif, 1, &out);
-    out = lw_if_end(F, &tif, 1, &in)[0];
+    tm_value *outside = dw_pad_tap(D, in, wv, pad);
+    out = lw_if_end(F, &tif, 1, &outside)[0];
   }
   return loop_end1(F, &lky, loop_end1(F, &lkx, out));
 }
@@ -241,11 +253,13 @@ static tm_value *dw_point(dw_kernel *D, dw_chan *ch, tm_value *n, tm_value *oy, 
   lw_fn *F = D->F;
   bool interior = ya * D->sh - D->pt >= 0 && (yb - 1) * D->sh - D->pt + (D->KH - 1) * D->dh < D->H &&
                   xa * D->sw - D->pl >= 0 && (xb - 1) * D->sw - D->pl + (D->KW - 1) * D->dw < D->Wi;
-  bool adjusted = interior && ch->adj;
+  /* from bias' the inputs go as they are, and a tap outside the input adds -in_off w (the
+   * zero point's product that bias' holds); else from the bias with + in_off */
+  bool adjusted = ch->adj != NULL;
   tm_value *acc = adjusted ? ch->adj : ch->init;
-  int64_t off = adjusted ? 0 : D->in_off;
-  if (!interior && D->loop_border) acc = dw_taps_looped(D, ch, n, oy, ox, ya, yb, xa, xb, acc);
-  else acc = dw_taps_unrolled(D, ch, n, oy, ox, ya, yb, xa, xb, acc, off);
+  int64_t off = adjusted ? 0 : D->in_off, pad = adjusted && !interior ? -D->in_off : 0;
+  if (!interior && D->loop_border) acc = dw_taps_looped(D, ch, n, oy, ox, ya, yb, xa, xb, acc, off, pad);
+  else acc = dw_taps_unrolled(D, ch, n, oy, ox, ya, yb, xa, xb, acc, off, pad);
   if (!D->flt) return lw_requant_apply(F, D->rq, &ch->rq, acc, D->lo, D->hi, D->out_t);
   tm_value *r = lw_addf(F, acc, ch->bias);
   return D->fact > 0 ? lw_clamp_f(F, r, lw_cf32(F, D->flo), lw_cf32(F, D->fhi)) : r;
