@@ -621,12 +621,12 @@ bool lw_dsp_applies(const lw_dsp_conv *c) {
 
 /* Whether op, in v's block, is the last reader of v's bytes: of v's uses, and of those of
  * its reshapes and squeezes (views of the same bytes, lower_data.c), transitively. */
-static bool bytes_die_at(const tm_value *v, const tm_op *op) {
+bool lw_bytes_die_at(const tm_value *v, const tm_op *op) {
   for (const tm_use *u = v->uses; u; u = u->next) {
     if (u->user == op) continue;
     if (u->user->block != op->block || !tm_op_is_before_in_block(u->user, op)) return false;
     if ((tm_op_is(u->user, "tm.reshape") || tm_op_is(u->user, "tm.squeeze")) &&
-        !bytes_die_at(tm_op_result(u->user, 0), op))
+        !lw_bytes_die_at(tm_op_result(u->user, 0), op))
       return false;
   }
   return true;
@@ -652,7 +652,7 @@ static int64_t dk_dead_rows(dk *D, int64_t bytes, int64_t *r1) {
   const lw_dsp_conv *c = D->c;
   lw_lower *W = D->W;
   tm_value *x = c->x;
-  if (D->flat || c->residual || c->fc || c->N != 1 || lw_is_returned(W, c->y) || !x->def || !bytes_die_at(x, D->op) ||
+  if (D->flat || c->residual || c->fc || c->N != 1 || lw_is_returned(W, c->y) || !x->def || !lw_bytes_die_at(x, D->op) ||
       tm_op_is(x->def, "tm.reshape") || tm_op_is(x->def, "tm.squeeze"))
     return -1;
   lw_buf xb = lw_in_buf(W, x), yb = lw_in_buf(W, c->y);
@@ -735,7 +735,7 @@ static bool dk_can_overwrite(dk *D, tm_value *over) {
   lw_lower *W = D->W;
   const lw_dsp_conv *c = D->c;
   lw_buf ob = lw_in_buf(W, over);
-  return ob.raw && bytes_die_at(over, D->op) && !lw_is_returned(W, c->y) && over->def &&
+  return ob.raw && lw_bytes_die_at(over, D->op) && !lw_is_returned(W, c->y) && over->def &&
          !tm_op_is(over->def, "tm.reshape") && !tm_op_is(over->def, "tm.squeeze") &&
          tm_type_bytes(lw_memref_of(W->ctx, c->y->type)) <= tm_type_bytes(ob.raw->type);
 }

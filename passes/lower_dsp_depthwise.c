@@ -247,7 +247,9 @@ int lw_lower_dsp_depthwise(lw_lower *W, tm_op *op, const lw_dsp_conv *c) {
   lw_buf xb = lw_in_buf(W, c->x);
   const tm_type *yt = lw_memref_of(W->ctx, c->y->type);
   /* in place as the portable nest would be (lower_nn.c's lower_dw_special) */
-  bool in_place = tm_op_attr(op, "tm.dw_in_place") && xb.raw && !lw_is_returned(W, c->y) &&
+  bool in_place = tm_op_attr(op, "tm.dw_in_place") && xb.raw && !lw_is_returned(W, c->y) && c->x->def &&
+                  !tm_op_is(c->x->def, "tm.reshape") && !tm_op_is(c->x->def, "tm.squeeze") &&
+                  lw_bytes_die_at(c->x, op) &&
                   tm_type_bytes(yt) <= tm_type_bytes(xb.raw->type) && c->OH * c->OW <= c->H * c->Wi;
   /* 3x3 on a tall, narrow image runs along the columns: long rows, few of them (the work
    * of a row: its ring row, the weights reloaded, the loop; kws' 25 x 5: -14 %) */

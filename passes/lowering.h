@@ -247,6 +247,9 @@ tm_value *lw_out(lw_lower *W, tm_value *tensor);
 lw_buf lw_scratch(lw_lower *W, const tm_type *memref_type);
 /* Whether a result is returned and not yet written: lw_out would give its out-param. */
 bool lw_is_returned(lw_lower *W, tm_value *tensor);
+/* Whether op, in v's block, is the last reader of v's bytes: of v's uses, and of those of
+ * its reshapes and squeezes (views of the same bytes), transitively. */
+bool lw_bytes_die_at(const tm_value *v, const tm_op *op);
 /* Bind a result to an existing buffer (views). */
 void lw_bind(lw_lower *W, tm_value *tensor, lw_buf buf);
 /* A 1-D memref of all elements of a buffer (a view of the same bytes). */
