@@ -242,7 +242,8 @@ static tm_value *emit_short(lw_fn *F, tm_value *acc, tm_value *q, tm_value *s, t
     /* the rounding's carry is the low word's top bit: hi + (lo >> 31), unsigned (RV32:
      * MULH, MUL, SRLI, ADD; the +2^31 would take an ADD and an SLTU for the carry) */
     tm_value *lo = lw_cast(F, "arith.trunci", prod, i32);
-    h = lw_addi(F, lw_cast(F, "arith.trunci", lw_shrsi(F, prod, lw_ci64(F, 32)), i32), lw_shrui(F, lo, lw_ci32(F, 31)));
+    tm_value *carry = lw_shrui(F, lo, lw_ci32(F, 31)); /* one statement each: the IR's order */
+    h = lw_addi(F, lw_cast(F, "arith.trunci", lw_shrsi(F, prod, lw_ci64(F, 32)), i32), carry);
   } else {
     h = lw_cast(F, "arith.trunci", lw_shrsi(F, lw_addi(F, prod, lw_ci64(F, INT64_C(1) << 31)), lw_ci64(F, 32)), i32);
   }
