@@ -619,18 +619,19 @@ bool lw_dsp_applies(const lw_dsp_conv *c) {
   return c->dw == 1 && c->KW * c->C >= 4;
 }
 
-/* Whether op, in v's block, is the last reader of v's bytes: of v's uses, and of those of
- * its reshapes and squeezes (views of the same bytes, lower_data.c), transitively. */
-bool lw_bytes_die_at(const tm_value *v, const tm_op *op) {
+static bool is_view(const tm_op *op) { return tm_op_is(op, "tm.reshape") || tm_op_is(op, "tm.squeeze"); }
+
+/* No op after op reads v's bytes: through v or a view of it (lower_data.c), transitively. */
+static bool last_reader(const tm_value *v, const tm_op *op) {
   for (const tm_use *u = v->uses; u; u = u->next) {
     if (u->user == op) continue;
     if (u->user->block != op->block || !tm_op_is_before_in_block(u->user, op)) return false;
-    if ((tm_op_is(u->user, "tm.reshape") || tm_op_is(u->user, "tm.squeeze")) &&
-        !lw_bytes_die_at(tm_op_result(u->user, 0), op))
-      return false;
+    if (is_view(u->user) && !last_reader(tm_op_result(u->user, 0), op)) return false;
   }
   return true;
 }
+
+bool lw_bytes_die_at(const tm_value *v, const tm_op *op) { return v->def && !is_view(v->def) && last_reader(v, op); }
 
 /* The expansion's views at byte off (a multiple of 8) of raw: as words (DSP) or bytes,
  * and, DSP, as pairs of words. */
@@ -652,9 +653,7 @@ static int64_t dk_dead_rows(dk *D, int64_t bytes, int64_t *r1) {
   const lw_dsp_conv *c = D->c;
   lw_lower *W = D->W;
   tm_value *x = c->x;
-  if (D->flat || c->residual || c->fc || c->N != 1 || lw_is_returned(W, c->y) || !x->def || !lw_bytes_die_at(x, D->op) ||
-      tm_op_is(x->def, "tm.reshape") || tm_op_is(x->def, "tm.squeeze"))
-    return -1;
+  if (D->flat || c->residual || c->fc || c->N != 1 || lw_is_returned(W, c->y) || !lw_bytes_die_at(x, D->op)) return -1;
   lw_buf xb = lw_in_buf(W, x), yb = lw_in_buf(W, c->y);
   int64_t ybytes = tm_type_bytes(lw_memref_of(W->ctx, c->y->type)), row = c->OW * c->O;
   if (!xb.raw || !yb.raw || tm_type_bytes(xb.raw->type) != tm_type_bytes(lw_memref_of(W->ctx, x->type)) ||
@@ -735,8 +734,7 @@ static bool dk_can_overwrite(dk *D, tm_value *over) {
   lw_lower *W = D->W;
   const lw_dsp_conv *c = D->c;
   lw_buf ob = lw_in_buf(W, over);
-  return ob.raw && lw_bytes_die_at(over, D->op) && !lw_is_returned(W, c->y) && over->def &&
-         !tm_op_is(over->def, "tm.reshape") && !tm_op_is(over->def, "tm.squeeze") &&
+  return ob.raw && lw_bytes_die_at(over, D->op) && !lw_is_returned(W, c->y) &&
          tm_type_bytes(lw_memref_of(W->ctx, c->y->type)) <= tm_type_bytes(ob.raw->type);
 }
 

@@ -157,22 +157,30 @@ typedef struct dd_chan {
  * ROR 8 of an even row's; a 3x3 kernel's nine bytes w00 w01 w02 w11 | w20 w10 w22 w12 |
  * w21 give the same from three words: the second's SXTB16 row 2's pair and its SXTB16 ROR
  * 8 row 1's, the third's SXTB16 w21 in its low half (the same instructions, 3 bytes less). */
+static tm_value *dd_weight_word(dd *D, const dd_chan *k, int64_t i) {
+  tm_value *ld[] = {D->wbytes, lw_affine(D->F, k->ch, dd_weight_bytes(D->c->KH), 4 * i)};
+  return lw_op(D->F, "armdsp.load_word", lw_i32(D->F), 2, ld, 0, NULL);
+}
+
+static tm_value *dd_sxtb16(dd *D, tm_value *word, bool ror8) {
+  tm_named_attr rot = {tm_intern_cstr(D->W->ctx, "rotate"), tm_attr_int(D->W->ctx, lw_i64(D->F), 8)};
+  return lw_op(D->F, "armdsp.sxtb16", lw_i32(D->F), 1, &word, ror8, &rot);
+}
+
 static void dd_load_weights(dd *D, dd_chan *k) {
-  lw_fn *F = D->F;
-  int64_t KH = D->c->KH, per = dd_weight_bytes(KH);
-  tm_named_attr rot = {tm_intern_cstr(D->W->ctx, "rotate"), tm_attr_int(D->W->ctx, lw_i64(F), 8)};
-  for (int64_t i = 0; i < (KH == 3 ? 3 : KH); i++) {
-    tm_value *ld[] = {D->wbytes, lw_affine(F, k->ch, per, 4 * i)};
-    tm_value *word = lw_op(F, "armdsp.load_word", lw_i32(F), 2, ld, 0, NULL);
-    tm_value *e = lw_op(F, "armdsp.sxtb16", lw_i32(F), 1, &word, 0, NULL);
-    if (KH == 3) {
-      if (i == 0) k->w[0] = e, k->w[KH] = lw_op(F, "armdsp.sxtb16", lw_i32(F), 1, &word, 1, &rot);
-      if (i == 1) k->w[2] = e, k->w[1] = lw_op(F, "armdsp.sxtb16", lw_i32(F), 1, &word, 1, &rot);
-      if (i == 2) k->w[KH + 1] = e;
-      continue;
-    }
-    k->w[i] = e;
-    if (i % 2 == 0) k->w[KH + i / 2] = lw_op(F, "armdsp.sxtb16", lw_i32(F), 1, &word, 1, &rot);
+  int64_t KH = D->c->KH;
+  if (KH == 3) {
+    tm_value *w0 = dd_weight_word(D, k, 0);
+    k->w[0] = dd_sxtb16(D, w0, false), k->w[KH] = dd_sxtb16(D, w0, true);
+    tm_value *w1 = dd_weight_word(D, k, 1);
+    k->w[2] = dd_sxtb16(D, w1, false), k->w[1] = dd_sxtb16(D, w1, true);
+    k->w[KH + 1] = dd_sxtb16(D, dd_weight_word(D, k, 2), false);
+    return;
+  }
+  for (int64_t ky = 0; ky < KH; ky++) {
+    tm_value *word = dd_weight_word(D, k, ky);
+    k->w[ky] = dd_sxtb16(D, word, false);
+    if (ky % 2 == 0) k->w[KH + ky / 2] = dd_sxtb16(D, word, true);
   }
 }
 
@@ -247,9 +255,7 @@ int lw_lower_dsp_depthwise(lw_lower *W, tm_op *op, const lw_dsp_conv *c) {
   lw_buf xb = lw_in_buf(W, c->x);
   const tm_type *yt = lw_memref_of(W->ctx, c->y->type);
   /* in place as the portable nest would be (lower_nn.c's lower_dw_special) */
-  bool in_place = tm_op_attr(op, "tm.dw_in_place") && xb.raw && !lw_is_returned(W, c->y) && c->x->def &&
-                  !tm_op_is(c->x->def, "tm.reshape") && !tm_op_is(c->x->def, "tm.squeeze") &&
-                  lw_bytes_die_at(c->x, op) &&
+  bool in_place = tm_op_attr(op, "tm.dw_in_place") && xb.raw && !lw_is_returned(W, c->y) && lw_bytes_die_at(c->x, op) &&
                   tm_type_bytes(yt) <= tm_type_bytes(xb.raw->type) && c->OH * c->OW <= c->H * c->Wi;
   /* 3x3 on a tall, narrow image runs along the columns: long rows, few of them (the work
    * of a row: its ring row, the weights reloaded, the loop; kws' 25 x 5: -14 %) */

@@ -364,10 +364,8 @@ static int lower_dw_special(dw_kernel *D, tm_op *op, tm_value *w, tm_value *b, t
   D->loop_border = tm_op_attr(op, "tm.dw_loop_border") != NULL;
   lw_buf xb = lw_in_buf(W, tm_op_operand(op, 0));
   const tm_type *yt = lw_memref_of(W->ctx, y->type);
-  tm_value *x = tm_op_operand(op, 0);
   bool in_place = tm_op_attr(op, "tm.dw_in_place") && D->M == 1 && xb.raw && !lw_is_returned(W, y) &&
-                  x->def && !tm_op_is(x->def, "tm.reshape") && !tm_op_is(x->def, "tm.squeeze") &&
-                  lw_bytes_die_at(x, op) &&
+                  lw_bytes_die_at(tm_op_operand(op, 0), op) &&
                   tm_type_bytes(yt) <= tm_type_bytes(xb.raw->type) && D->OH * D->OW <= D->H * D->Wi;
   if (in_place) {
     outer = true;

@@ -72,9 +72,10 @@ static bool is_fixed(const lw_requant *r, int64_t c) { return r->fixed_mask && r
 
 /* The multiplier and right shift of channel c in the short form.  A channel of
  * multiplier 0 (QuantizeMultiplier(0) = (0, 0)) gives h = 0 with any shift, so it takes
- * the others' kind: one form for all channels, one loop body.  So does a fixed channel
- * (its constant result in the addend, below), with multiplier 0: its sums may be too
- * large for 2 acc (TFLite models give dead channels biases of 2^30). */
+ * the others' kind: one form for all channels, one loop body.  So does a fixed channel,
+ * whose sums may be too large for 2 acc (TFLite models give dead channels biases of
+ * 2^30): with a multiplier chosen for its constant sum (fixed_multipliers), or with
+ * multiplier 0 and its result in its addend. */
 static int32_t q_of(const lw_requant *r, int64_t c) {
   return is_fixed(r, c) ? (r->fixed_q ? r->fixed_q[c] : 0) : r->q[c];
 }
@@ -200,10 +201,10 @@ void lw_requant_materialize(lw_lower *W, lw_requant *r, const char *base, int64_
   int8_t *rs = TM_NEW_ARRAY(tm_ctx_arena(ctx), int8_t, r->n);
   for (int64_t c = 0; c < r->n; c++) rs[c] = (int8_t)rshift_of(r, c);
   r->sg = lw_get_global(F, lw_global_i8(W->M, tm_arena_printf(ctx, "%s_rshift", base), r->n, rs, F->loc));
-  /* the addends: a channel's depends on it only through its right shift, unless some
-   * channel is fixed; then one table by shift (32 words), shared by every requantization
-   * to this zero point, read at the shift just loaded (vww: 11 kB of addends by channel
-   * become 128 bytes, no instruction more) */
+  /* the addends: a channel's depends on it only through its right shift, unless a fixed
+   * channel has its result in its addend; so one table by shift (32 words), shared by
+   * every requantization to this zero point, read at the shift just loaded (vww: 11 kB
+   * of addends by channel become 128 bytes, no instruction more) */
   if (!r->fixed || r->fixed_q) {
     r->ag_by_shift = true;
     r->ag = lw_get_global(F, addends_by_shift(W, r));

@@ -247,8 +247,9 @@ tm_value *lw_out(lw_lower *W, tm_value *tensor);
 lw_buf lw_scratch(lw_lower *W, const tm_type *memref_type);
 /* Whether a result is returned and not yet written: lw_out would give its out-param. */
 bool lw_is_returned(lw_lower *W, tm_value *tensor);
-/* Whether op, in v's block, is the last reader of v's bytes: of v's uses, and of those of
- * its reshapes and squeezes (views of the same bytes), transitively. */
+/* Whether op may write over v's bytes: v is an op's result, not a view (tm.reshape,
+ * tm.squeeze), and op is, in v's block, the last reader of its bytes: of v's uses and of
+ * those of its views, transitively. */
 bool lw_bytes_die_at(const tm_value *v, const tm_op *op);
 /* Bind a result to an existing buffer (views). */
 void lw_bind(lw_lower *W, tm_value *tensor, lw_buf buf);
