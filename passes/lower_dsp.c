@@ -619,20 +619,6 @@ bool lw_dsp_applies(const lw_dsp_conv *c) {
   return c->dw == 1 && c->KW * c->C >= 4;
 }
 
-static bool is_view(const tm_op *op) { return tm_op_is(op, "tm.reshape") || tm_op_is(op, "tm.squeeze"); }
-
-/* No op after op reads v's bytes: through v or a view of it (lower_data.c), transitively. */
-static bool last_reader(const tm_value *v, const tm_op *op) {
-  for (const tm_use *u = v->uses; u; u = u->next) {
-    if (u->user == op) continue;
-    if (u->user->block != op->block || !tm_op_is_before_in_block(u->user, op)) return false;
-    if (is_view(u->user) && !last_reader(tm_op_result(u->user, 0), op)) return false;
-  }
-  return true;
-}
-
-bool lw_bytes_die_at(const tm_value *v, const tm_op *op) { return v->def && !is_view(v->def) && last_reader(v, op); }
-
 /* The expansion's views at byte off (a multiple of 8) of raw: as words (DSP) or bytes,
  * and, DSP, as pairs of words. */
 typedef struct dk_scratch {

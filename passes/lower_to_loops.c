@@ -130,6 +130,21 @@ bool lw_is_returned(lw_lower *W, tm_value *tensor) {
   return e && e->target;
 }
 
+/* tm.reshape and tm.squeeze lower to views of their operand's bytes (lower_data.c). */
+static bool is_view(const tm_op *op) { return tm_op_is(op, "tm.reshape") || tm_op_is(op, "tm.squeeze"); }
+
+/* No op after op reads v's bytes: through v or a view of it, transitively. */
+static bool last_reader(const tm_value *v, const tm_op *op) {
+  for (const tm_use *u = v->uses; u; u = u->next) {
+    if (u->user == op) continue;
+    if (u->user->block != op->block || !tm_op_is_before_in_block(u->user, op)) return false;
+    if (is_view(u->user) && !last_reader(tm_op_result(u->user, 0), op)) return false;
+  }
+  return true;
+}
+
+bool lw_bytes_die_at(const tm_value *v, const tm_op *op) { return v->def && !is_view(v->def) && last_reader(v, op); }
+
 tm_value *lw_out(lw_lower *W, tm_value *tensor) {
   lw_entry *e = map_get(W, tensor);
   if (e && e->target) {
