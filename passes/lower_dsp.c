@@ -23,6 +23,10 @@
 
 /* The most bytes a lone pixel's expansion may add to the arena (dk_pixels, below). */
 #define LW_LONE_PIXEL_SCRATCH 512
+/* The most input bytes a chunk of lane pairs sums (dk_block_lanes), held in registers
+ * across the block's pairs beside its 16 sums (ad01 on rv32imc: 4, 600K instructions; 8,
+ * 585K). */
+#define LW_LANE_CHUNK_MAX 8
 
 int lw_target_kernels(const char *name) {
   static const struct {
@@ -66,6 +70,8 @@ typedef struct dk {
   tm_value *xd[4];  /* ... at these offsets */
   bool pair_loads;  /* two channels' weight words of one k read with armdsp.load_pair */
   bool pairs;       /* the blocks of Q channels hold channel pairs (dk_pack), and so ... */
+  int lanes;        /* scalar lone pixel: channel pairs as a word's 16-bit halves, their
+                     * products summed in chunks of this many bytes (dk_block_lanes); 0: off */
   tm_value *corr[4]; /* ... need 128 * the sum of each pixel's inputs (dk_pixel_sums) */
   lw_residual res;  /* conv2d_add's */
   int64_t npix;     /* pixels a row (or all of them, flat) */
@@ -322,6 +328,7 @@ static int dk_results(dk *D, int P, int Q, tm_value *const *acc, tm_value *const
         tm_value *b = lw_shli(F, acc[(q + 1) * P + p], lw_ci32(F, 8));
         a = lw_subi(F, lw_subi(F, a, b), D->corr[p]);
       }
+      if (D->lanes && q % 2 == 0) a = lw_subi(F, a, lw_shli(F, acc[q + 1], lw_ci32(F, 16)));
       if (dk_store(D, a, och[q], pix ? pix[p] : NULL, n, oy, ox ? ox[p] : NULL)) return -1;
     }
   return 0;
@@ -365,6 +372,52 @@ static int dk_block_scalar(dk *D, int P, int Q, tm_value **acc, tm_value *const 
   }
   for (int64_t kb = 4 * words; D->direct && kb < D->L; kb++) scalar_step(D, P, Q, acc, wv, lw_cidx(F, kb));
   return dk_results(D, P, Q, acc, och, pix, n, oy, ox);
+}
+
+/* Input bytes kb..kb + n - 1 of a lone pixel (n <= D->lanes) times each lane pair of the
+ * block: acc[A] += s and acc[B] += s >> 16, s = 32768 + the chunk's products, whose low
+ * half is then sum_A + 32768 in [0, 65536) and its high half exactly sum_B (dk_lane_chunk). */
+static void lanes_chunk(dk *D, int Q, tm_value **acc, tm_value *wv, tm_value *kb, int n) {
+  lw_fn *F = D->F;
+  tm_value *x[LW_LANE_CHUNK_MAX];
+  for (int j = 0; j < n; j++) {
+    tm_value *i = lw_add_idx(F, D->xd[0], lw_affine(F, kb, 1, j));
+    x[j] = lw_int_to(F, lw_load(F, D->xs, 1, &i), lw_i32(F));
+  }
+  for (int q = 0; q < Q; q += 2) {
+    tm_value *s = lw_ci32(F, 0x8000);
+    for (int j = 0; j < n; j++) {
+      tm_value *i = lw_affine(F, kb, Q / 2, j * Q / 2 + q / 2), *w = lw_load(F, wv, 1, &i);
+      s = lw_addi(F, s, lw_muli(F, x[j], w));
+    }
+    acc[q + 1] = lw_addi(F, acc[q + 1], lw_shrsi(F, s, lw_ci32(F, 16)));
+    acc[q] = lw_addi(F, acc[q], s);
+  }
+}
+
+/* A lone pixel's block of Q channels in lane pairs (D->lanes): each word of weights holds
+ * channel A's in its low half, B's in its high half, so one multiply by an input byte
+ * gives both products, one load and one multiply for two MACs; a chunk's sums stay
+ * within their halves (dk_lane_chunk), and A's sum, which takes the whole words, loses
+ * 65536 B in dk_results.  Per pair and chunk of C bytes: 3C + 3 instructions for 2C MACs,
+ * against 6C plain (ad01 on rv32imc 859K -> 585K). */
+static int dk_block_lanes(dk *D, int Q, tm_value **acc, tm_value *const *och, tm_value *wb, tm_value *const *pix) {
+  lw_fn *F = D->F;
+  int C = D->lanes;
+  int64_t nw = Q / 2 * D->L, chunks = D->L / C;
+  tm_value *vops[] = {D->wp, lw_affine(F, wb, 8, 0)};
+  tm_value *wv = lw_op(F, "memref.view", tm_type_memref(D->W->ctx, lw_i32(F), 1, &nw), 2, vops, 0, NULL);
+  int64_t U = C >= 4 ? 1 : 4 / C; /* chunks a trip: about four bytes */
+  if (chunks / U) {
+    lw_for lk;
+    lw_for_n(F, &lk, chunks / U, Q, acc);
+    memcpy(acc, lk.args, (size_t)Q * sizeof *acc);
+    for (int64_t u = 0; u < U; u++) lanes_chunk(D, Q, acc, wv, lw_affine(F, lk.iv, U * C, u * C), C);
+    memcpy(acc, lw_for_end(F, &lk, Q, acc), (size_t)Q * sizeof *acc);
+  }
+  for (int64_t kb = chunks / U * U * C; kb < D->L; kb += C)
+    lanes_chunk(D, Q, acc, wv, lw_cidx(F, kb), (int)(D->L - kb < C ? D->L - kb : C));
+  return dk_results(D, 1, Q, acc, och, pix, NULL, NULL, NULL);
 }
 
 /* The halfword pairs of word k of the P pixels: from the expansion, or, direct, their
@@ -462,6 +515,7 @@ static int dk_block(dk *D, int P, int Q, tm_value *o0, tm_value *wb, tm_value *c
     tm_value *b = lw_load(F, bq, 1, &i);
     for (int p = 0; p < P; p++) acc[q * P + p] = b;
   }
+  if (D->lanes) return dk_block_lanes(D, Q, acc, och, wb, pix);
   if (!D->dsp) return dk_block_scalar(D, P, Q, acc, och, wb, pix, n, oy, ox);
   int na = P * Q;
   /* the block's words through a view, so that the loop indexes from a fixed base */
@@ -574,10 +628,11 @@ static void dk_pack(dk *D, const tm_attr *wv, const tm_attr *bv) {
   const lw_dsp_conv *c = D->c;
   lw_lower *W = D->W;
   int64_t O = c->O, KH = c->KH, L = D->L, L4 = D->L4;
-  uint8_t *pk = TM_NEW_ARRAY(tm_ctx_arena(W->ctx), uint8_t, O * D->K * 4);
+  int64_t bytes = O * D->K * 4 * (D->lanes ? 2 : 1);
+  uint8_t *pk = TM_NEW_ARRAY(tm_ctx_arena(W->ctx), uint8_t, bytes);
   int32_t *bias = TM_NEW_ARRAY(tm_ctx_arena(W->ctx), int32_t, O);
   int64_t *bound = TM_NEW_ARRAY(tm_ctx_arena(W->ctx), int64_t, O);
-  memset(pk, 0, (size_t)(O * D->K * 4));
+  memset(pk, 0, (size_t)bytes);
   if (D->pairs) /* A's padding bytes: weights of 0 */
     for (int64_t i = 0; i < D->O2 * D->K * 4; i += 2) pk[i] = 128;
   for (int64_t o = 0; o < O; o++) {
@@ -595,7 +650,15 @@ static void dk_pack(dk *D, const tm_attr *wv, const tm_attr *bv) {
         /* DSP: word j of each channel in turn (little-endian); scalar: byte 4j + bj of each */
         int64_t at = D->dsp ? ((first * D->K + j * blk) + qi) * 4 + bj : first * D->K * 4 + (j * 4 + bj) * blk + qi;
         if (pair) at = (first * D->K + j * blk + qi / 2 * 2 + bj % 2) * 4 + bj / 2 * 2 + qi % 2;
-        pk[at] = (uint8_t)(pair && qi % 2 == 0 ? w + 128 : w);
+        if (D->lanes) { /* byte 4j + bj of the block's pairs in turn: the word A + 65536 B */
+          at = first * D->K * 8 + ((j * 4 + bj) * (blk / 2) + qi / 2) * 4;
+          uint32_t word = (uint32_t)pk[at] | (uint32_t)pk[at + 1] << 8 | (uint32_t)pk[at + 2] << 16 |
+                          (uint32_t)pk[at + 3] << 24;
+          word += (uint32_t)w << (qi % 2 * 16);
+          for (int b = 0; b < 4; b++) pk[at + b] = (uint8_t)(word >> 8 * b);
+        } else {
+          pk[at] = (uint8_t)(pair && qi % 2 == 0 ? w + 128 : w);
+        }
         wabs += w < 0 ? -w : w;
         sum += (uint32_t)c->in_off * (uint32_t)w;
       }
@@ -606,11 +669,38 @@ static void dk_pack(dk *D, const tm_attr *wv, const tm_attr *bv) {
   }
   c->rq->bound = bound;
   for (int64_t o = 0; D->pairs && o < D->O2; o += 2) bias[o] = (int32_t)((uint32_t)bias[o] + ((uint32_t)bias[o + 1] << 8));
+  /* lane pairs: A's sum takes 32768 a chunk and 65536 B, which dk_results subtracts */
+  uint32_t chunks = D->lanes ? (uint32_t)((D->L + D->lanes - 1) / D->lanes) : 0;
+  for (int64_t o = 0; D->lanes && o < O; o += 2)
+    bias[o] = (int32_t)((uint32_t)bias[o] - chunks * 0x8000u + ((uint32_t)bias[o + 1] << 16));
   lw_fn *F = D->F;
-  D->wp = lw_get_global(F, lw_global_i8(W->M, "dsp_weights", O * D->K * 4, pk, F->loc));
+  D->wp = lw_get_global(F, lw_global_i8(W->M, "dsp_weights", bytes, pk, F->loc));
   D->bias_bytes = lw_get_global(F, lw_global_i8(W->M, "dsp_bias", 4 * O, bias, F->loc));
   tm_value *bops[] = {D->bias_bytes, lw_cidx(F, 0)};
   if (!D->lone) D->bias = lw_op(F, "memref.view", tm_type_memref(W->ctx, lw_i32(F), 1, &O), 2, bops, 0, NULL);
+}
+
+/* The most bytes, up to LW_LANE_CHUNK_MAX, whose products a lane pair may sum in one
+ * chunk: every channel's sum over each chunk of its weights stays in [-32768, 32767] for
+ * any int8 inputs, so that both halves of the word are exact.  0 when even two bytes may
+ * not (a weight of -128 can): one byte a chunk costs what the plain kernel does. */
+static int dk_lane_chunk(const dk *D, const tm_attr *wv) {
+  const lw_dsp_conv *c = D->c;
+  for (int C = LW_LANE_CHUNK_MAX; C >= 2; C--) {
+    bool fits = true;
+    for (int64_t o = 0; o < c->O && fits; o++)
+      for (int64_t k0 = 0; k0 < D->L && fits; k0 += C) {
+        int64_t most = 0, least = 0;
+        for (int64_t k = k0; k < k0 + C && k < D->L; k++) {
+          int64_t w = tm_dense_get_int(wv, o * D->L + k);
+          most += w > 0 ? 127 * w : -128 * w;
+          least += w > 0 ? -128 * w : -127 * w;
+        }
+        fits = most <= 32767 && least >= -32768;
+      }
+    if (fits) return C;
+  }
+  return 0;
 }
 
 bool lw_dsp_applies(const lw_dsp_conv *c) {
@@ -703,6 +793,9 @@ static int dk_init(dk *Dp, lw_lower *W, tm_op *op, const lw_dsp_conv *c) {
    * pixels' sums (two loads and two SMLADs a word, counted as three: with four,
    * micro_speech's 20-word conv lost its pairs and took 1.5 % more; five direct) and two
    * instructions a pair's result */
+  /* RV32's lone pixel: lane pairs, where every channel is in a block of pairs */
+  if (!D.dsp && D.direct && !c->depthwise && W->M->lane_pairs && D.Q % 2 == 0 && D.Q2 % 2 == 0 && D.O2 == c->O)
+    D.lanes = dk_lane_chunk(&D, wv);
   int64_t nk = D.direct ? D.L4 : D.K, npairs = D.O2 / 2;
   D.pairs = D.dsp && W->M->channel_pairs && D.Q % 2 == 0 &&
             npairs * nk * 2 > D.P * (nk * (D.direct ? 5 : 3) + 4) + npairs * D.P * 2;

@@ -400,6 +400,10 @@ static const tm_pass_option options[] = {
     {.name = "row-pipeline", .kind = TM_OPT_BOOL, .default_value = "true",
      .help = "DSP and RV32 kernels: a convolution read only by the next one, as its input or residual, is "
              "computed row by row as that one needs its rows, kept in a ring of a few rows (less RAM, docs/dsp.md)"},
+    {.name = "lane-pairs", .kind = TM_OPT_BOOL, .default_value = "true",
+     .help = "RV32 kernels: a batch-1 fully_connected multiplies each input byte by two output channels' "
+             "weights at once, the 16-bit halves of one word, where its weights keep a few products' sums "
+             "within 16 bits (fewer instructions; those weights take twice the flash, docs/dsp.md)"},
 };
 
 static int run(tm_ctx *ctx, tm_op *root, const tm_pass_options *opts) {
@@ -421,7 +425,8 @@ static int run(tm_ctx *ctx, tm_op *root, const tm_pass_options *opts) {
                  .kernels = kernels, .unroll_words = tm_pass_opt_int(opts, "unroll-words"),
                  .loop_words = tm_pass_opt_int(opts, "loop-words"),
                  .channel_pairs = tm_pass_opt_bool(opts, "channel-pairs"),
-                 .row_pipeline = tm_pass_opt_bool(opts, "row-pipeline")};
+                 .row_pipeline = tm_pass_opt_bool(opts, "row-pipeline"),
+                 .lane_pairs = tm_pass_opt_bool(opts, "lane-pairs")};
   tm_block *mb = tm_module_body(root);
   int nfuncs = 0;
   for (tm_op *o = mb ? mb->first : NULL; o; o = o->next) nfuncs += tm_op_is(o, "func.func") && needs_lowering(o);

@@ -56,6 +56,7 @@ typedef struct lw_module {
   int64_t loop_words;   /* ... longer ones: up to this many words a trip */
   bool channel_pairs;   /* DSP: two channels' weights in one word where it pays (docs/dsp.md) */
   bool row_pipeline;    /* DSP, RV32: chains of convolutions computed row by row (docs/dsp.md) */
+  bool lane_pairs;      /* RV32: a batch-1 product's channel pairs in one multiply's halves (docs/dsp.md) */
   tm_op *helpers[LW_HELPER_COUNT];
   int nglobals;     /* for fresh names */
   struct lw_addends *addends; /* the addend tables by right shift, one per zero point */
