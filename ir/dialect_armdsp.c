@@ -78,6 +78,30 @@ static int verify_load_pair(tm_ctx *ctx, tm_op *op) {
   return const_element(ctx, op) == -2 ? -1 : 0;
 }
 
+/* The accumulator, two (1-D i8 memref, index) operands whose `lanes` bytes lie inside
+ * when the index is a constant, an i32 result. */
+static int verify_vmladava(tm_ctx *ctx, tm_op *op) {
+  if (tm_low_check_operand(ctx, op, 0, is_i32, "32-bit signless integer") ||
+      tm_low_check_result(ctx, op, 0, is_i32, "32-bit signless integer"))
+    return -1;
+  const tm_attr *l = tm_op_attr(op, "lanes");
+  if (l && (l != tm_low_i64_attr(op, "lanes") || l->u.i < 1 || l->u.i > 16))
+    return tm_op_error(ctx, op, "'lanes' must be an i64 from 1 to 16");
+  int64_t lanes = l ? l->u.i : 16;
+  for (int m = 1; m <= 3; m += 2) {
+    if (tm_low_check_operand(ctx, op, m, is_i8_memref, "memref of 8-bit signless integer values") ||
+        tm_low_check_operand(ctx, op, m + 1, is_index, "index"))
+      return -1;
+    const tm_type *t = tm_low_operand_type(op, m);
+    if (t->rank != 1) return tm_op_error(ctx, op, "operand #%d must be a 1-D memref, but has rank %d", m, t->rank);
+    const tm_attr *c = tm_value_const(tm_op_operand(op, m + 1));
+    if (c && c->kind == TM_ATTR_INT && tm_type_is_static(t) && (c->u.i < 0 || c->u.i + lanes > t->dims[0]))
+      return tm_op_error(ctx, op, "reads bytes %lld to %lld of operand #%d, a memref of %lld", (long long)c->u.i,
+                         (long long)(c->u.i + lanes - 1), m, (long long)t->dims[0]);
+  }
+  return 0;
+}
+
 #define TM_ATTRDEF_OF(key) ARMDSP_ATTR_##key
 #define ARMDSP_ATTR_
 

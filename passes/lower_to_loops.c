@@ -400,6 +400,9 @@ static const tm_pass_option options[] = {
     {.name = "row-pipeline", .kind = TM_OPT_BOOL, .default_value = "true",
      .help = "DSP and RV32 kernels: a convolution read only by the next one, as its input or residual, is "
              "computed row by row as that one needs its rows, kept in a ring of a few rows (less RAM, docs/dsp.md)"},
+    {.name = "mve", .kind = TM_OPT_BOOL, .default_value = "true",
+     .help = "DSP kernels on a core with MVE (Helium, cortex-m55): 1x1 convolutions and fully_connected as "
+             "16-byte vector dot products (armdsp.vmladava, docs/dsp.md)"},
     {.name = "lane-pairs", .kind = TM_OPT_BOOL, .default_value = "true",
      .help = "RV32 kernels: a batch-1 fully_connected multiplies each input byte by two output channels' "
              "weights at once, the 16-bit halves of one word, where its weights keep a few products' sums "
@@ -416,7 +419,8 @@ static int run(tm_ctx *ctx, tm_op *root, const tm_pass_options *opts) {
   }
   const char *target = tm_pass_opt_str(opts, "target");
   if (!*target) target = tm_op_attr_str(root, "tm.target", "");
-  int kernels = *target ? lw_target_kernels(target) : LW_KERNELS_PORTABLE;
+  bool mve = false;
+  int kernels = *target ? lw_target_kernels(target, &mve) : LW_KERNELS_PORTABLE;
   if (kernels < 0) {
     tm_error(ctx, root->loc, "lower-to-loops: unknown target '%s' (see tinyml-opt --list-targets)", target);
     return -1;
@@ -426,7 +430,8 @@ static int run(tm_ctx *ctx, tm_op *root, const tm_pass_options *opts) {
                  .loop_words = tm_pass_opt_int(opts, "loop-words"),
                  .channel_pairs = tm_pass_opt_bool(opts, "channel-pairs"),
                  .row_pipeline = tm_pass_opt_bool(opts, "row-pipeline"),
-                 .lane_pairs = tm_pass_opt_bool(opts, "lane-pairs")};
+                 .lane_pairs = tm_pass_opt_bool(opts, "lane-pairs"),
+                 .mve = mve && tm_pass_opt_bool(opts, "mve")};
   tm_block *mb = tm_module_body(root);
   int nfuncs = 0;
   for (tm_op *o = mb ? mb->first : NULL; o; o = o->next) nfuncs += tm_op_is(o, "func.func") && needs_lowering(o);

@@ -57,6 +57,7 @@ typedef struct lw_module {
   bool channel_pairs;   /* DSP: two channels' weights in one word where it pays (docs/dsp.md) */
   bool row_pipeline;    /* DSP, RV32: chains of convolutions computed row by row (docs/dsp.md) */
   bool lane_pairs;      /* RV32: a batch-1 product's channel pairs in one multiply's halves (docs/dsp.md) */
+  bool mve;             /* DSP kernels on an MVE core: flat products as vector dot products (docs/dsp.md) */
   tm_op *helpers[LW_HELPER_COUNT];
   int nglobals;     /* for fresh names */
   struct lw_addends *addends; /* the addend tables by right shift, one per zero point */
@@ -353,15 +354,16 @@ tm_value *lw_mbqm_bounded(lw_fn *F, tm_value *x, int64_t bound, int32_t q, int s
 /* Target kernels (lower_dsp.c, docs/dsp.md): int8 products blocked in registers, as Arm
  * DSP instructions (armdsp ops) or, on cores with many registers and no DSP (RV32), as
  * plain loads and multiplies; other targets keep the portable kernels.
- * lw_target_kernels: the lw_kernels of a target of backends/targets.def, -1 if there is
- * no such target.  lw_lower_dsp_conv: an int8 conv2d (also tm.conv2d_add: residual), a
+ * lw_target_kernels: the lw_kernels of a target of backends/targets.def (and in *mve
+ * whether it has MVE: flat products as vector dot products), -1 if there is no such
+ * target.  lw_lower_dsp_conv: an int8 conv2d (also tm.conv2d_add: residual), a
  * depthwise_conv2d with one input channel (depthwise, O = depth multiplier) or a
  * fully_connected (as a 1x1 conv of N = 1, H = 1, W = batch, C = inputs), given what the
  * generic kernel computed; 0 or -1 after an error.  lw_dsp_applies: whether it takes the
  * op (constant weights and bias, dilation 1 along the width, kernel rows of 4 bytes or
  * more). */
 enum lw_kernels { LW_KERNELS_PORTABLE, LW_KERNELS_DSP, LW_KERNELS_SCALAR };
-int lw_target_kernels(const char *name);
+int lw_target_kernels(const char *name, bool *mve);
 /* tm.conv2d_fc / tm.depthwise_conv2d_fc (lower_nn.c): the FULLY_CONNECTED's sums, which
  * the conv's kernel feeds value by value (the conv's result at flat pixel oy * OW + ox,
  * channel oc) in place of storing it. */

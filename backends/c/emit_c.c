@@ -89,7 +89,7 @@ static bool ctype_of(const tm_type *t, ctype *c) {
 /* Static inline functions the generated code calls, emitted only when used. */
 typedef enum {
   H_SRA32, H_SRA64, H_MAXF, H_MINF, H_MAXD, H_MIND, H_F32_BITS, H_BITS_F32, H_F64_BITS, H_BITS_F64, H_ALIGNED,
-  H_SXTB16, H_SMLAD, H_USADA8, H_LOAD_WORD, H_LOAD_PAIR, H_COUNT
+  H_SXTB16, H_SMLAD, H_USADA8, H_LOAD_WORD, H_LOAD_PAIR, H_VMLADAVA, H_COUNT
 } helper_id;
 
 static const struct helper {
@@ -160,6 +160,10 @@ static const struct helper {
                             "may be read as one int64_t. */\n"
                             "static inline int64_t tm_load_pair(const void *p) { int64_t v; memcpy(&v, p, sizeof v); "
                             "return v; }\n"},
+    [H_VMLADAVA] = {false, "/* armdsp.vmladava (MVE VMLADAVA.S8): acc + the sum of n signed byte products, modulo 2^32. */\n"
+                           "static inline int32_t tm_vmladava(uint32_t acc, const int8_t *a, const int8_t *b, int n) {\n"
+                           "  for (int j = 0; j < n; j++) acc += (uint32_t)(a[j] * b[j]);\n"
+                           "  return (int32_t)acc;\n}\n"},
 };
 
 /* ------------------------------------------------------------------ emitter ------- */
@@ -283,7 +287,7 @@ static const char *float_literal(emitter *e, const ctype *c, double d) {
 static bool removable(const tm_op *op) {
   if (op->nregions || op->nresults == 0) return false;
   return tm_op_has_trait(op, TM_TRAIT_PURE) || tm_op_is(op, "memref.load") || tm_op_is(op, "armdsp.load_word") ||
-         tm_op_is(op, "armdsp.load_pair");
+         tm_op_is(op, "armdsp.load_pair") || tm_op_is(op, "armdsp.vmladava");
 }
 
 static bool value_live(const emitter *e, const tm_value *v) {
@@ -864,7 +868,7 @@ static int emit_return(emitter *e, tm_op *op, const op_row *row) {
 }
 
 /* ------------------------------------------------------------------ armdsp -------- */
-enum { D_SXTB16, D_SMLAD, D_USADA8, D_LOAD_WORD, D_LOAD_PAIR };
+enum { D_SXTB16, D_SMLAD, D_USADA8, D_LOAD_WORD, D_LOAD_PAIR, D_VMLADAVA };
 
 static int emit_armdsp(emitter *e, tm_op *op, const op_row *row) {
   const char *a = atom(e, tm_op_operand(op, 0)), *x;
@@ -883,6 +887,14 @@ static int emit_armdsp(emitter *e, tm_op *op, const op_row *row) {
     use_helper(e, H_USADA8);
     x = S("tm_usada8(%s, %s, %s)", a, atom(e, tm_op_operand(op, 1)), atom(e, tm_op_operand(op, 2)));
     break;
+  case D_VMLADAVA: {
+    const char *p = check_memref(e, op, tm_op_operand(op, 1)->type) ? NULL : element(e, op, 1, 2);
+    const char *q = !p || check_memref(e, op, tm_op_operand(op, 3)->type) ? NULL : element(e, op, 3, 4);
+    if (!q) return -1;
+    use_helper(e, H_VMLADAVA);
+    x = S("tm_vmladava(%s, &%s, &%s, %d)", a, p, q, (int)tm_op_attr_int(op, "lanes", 16));
+    break;
+  }
   default:
     x = check_memref(e, op, tm_op_operand(op, 0)->type) ? NULL : element(e, op, 0, 1);
     if (!x) return -1;
@@ -946,6 +958,7 @@ static const op_row rows[] = {
     {"armdsp.usada8", emit_armdsp, D_USADA8, NULL},
     {"armdsp.load_word", emit_armdsp, D_LOAD_WORD, NULL},
     {"armdsp.load_pair", emit_armdsp, D_LOAD_PAIR, NULL},
+    {"armdsp.vmladava", emit_armdsp, D_VMLADAVA, NULL},
     {"memref.load", emit_load, 0, NULL},
     {"memref.store", emit_store, 0, NULL},
     {"memref.alloca", emit_alloca, 0, NULL},

@@ -820,6 +820,44 @@ static int emit_armdsp_load(tr *t, tm_op *op, const row *r) {
   return 0;
 }
 
+/* `lanes` bytes of a 1-D i8 memref from an index as <16 x i8>: a plain load, or a
+ * masked one for a tail (MVE's predicated VLDRB; the other lanes are 0 and not read). */
+static LLVMValueRef bytes16(tr *t, const tm_op *op, int mem, int64_t lanes) {
+  LLVMTypeRef elem, v16 = LLVMVectorType(LLVMInt8TypeInContext(t->lc), 16);
+  LLVMValueRef p = element_ptr(t, op, mem, mem + 1, &elem);
+  if (lanes == 16) {
+    LLVMValueRef ld = LLVMBuildLoad2(t->b, v16, p, "");
+    LLVMSetAlignment(ld, 1);
+    if (invariant(t, op->operands[mem].value)) LLVMSetMetadata(ld, t->invariant_kind, t->empty_md);
+    return ld;
+  }
+  LLVMTypeRef i1 = LLVMInt1TypeInContext(t->lc), types[] = {v16, LLVMTypeOf(p)};
+  LLVMValueRef on[16];
+  for (int j = 0; j < 16; j++) on[j] = LLVMConstInt(i1, j < lanes, 0);
+  unsigned id = LLVMLookupIntrinsicID("llvm.masked.load", 16);
+  LLVMValueRef args[] = {p, const_int(LLVMInt32TypeInContext(t->lc), 1), LLVMConstVector(on, 16), LLVMConstNull(v16)};
+  return LLVMBuildCall2(t->b, LLVMIntrinsicGetType(t->lc, id, types, 2), LLVMGetIntrinsicDeclaration(t->m, id, types, 2),
+                        args, 4, "");
+}
+
+/* armdsp.vmladava: acc + reduce.add(sext a * sext b) over <16 x i8>, the pattern LLVM's
+ * MVE instruction selection turns into VMLADAVA.S8 (VMLAVA); elsewhere whatever the
+ * target does with vectors (the host's SIMD, or scalar code). */
+static int emit_vmladava(tr *t, tm_op *op, const row *r) {
+  (void)r;
+  if (check_memref(t, op, op->operands[1].value->type) || check_memref(t, op, op->operands[3].value->type)) return -1;
+  int64_t lanes = tm_op_attr_int(op, "lanes", 16);
+  LLVMTypeRef v32 = LLVMVectorType(LLVMInt32TypeInContext(t->lc), 16);
+  LLVMValueRef a = LLVMBuildSExt(t->b, bytes16(t, op, 1, lanes), v32, "");
+  LLVMValueRef b = LLVMBuildSExt(t->b, bytes16(t, op, 3, lanes), v32, "");
+  unsigned id = LLVMLookupIntrinsicID("llvm.vector.reduce.add", 22);
+  LLVMValueRef prod = LLVMBuildMul(t->b, a, b, "");
+  LLVMValueRef sum = LLVMBuildCall2(t->b, LLVMIntrinsicGetType(t->lc, id, &v32, 1),
+                                    LLVMGetIntrinsicDeclaration(t->m, id, &v32, 1), &prod, 1, "");
+  set_result(t, op, LLVMBuildAdd(t->b, operand(t, op, 0), sum, ""));
+  return 0;
+}
+
 static const row rows[] = {
     {"arith.constant", emit_constant, 0, NULL},
     {"arith.addi", emit_binary, LLVMAdd, NULL},
@@ -872,6 +910,7 @@ static const row rows[] = {
     {"armdsp.usada8", emit_armdsp, DSP_USADA8, NULL},
     {"armdsp.load_word", emit_armdsp_load, 32, NULL},
     {"armdsp.load_pair", emit_armdsp_load, 64, NULL},
+    {"armdsp.vmladava", emit_vmladava, 0, NULL},
     {"memref.load", emit_load, 0, NULL},
     {"memref.store", emit_store, 0, NULL},
     {"memref.view", emit_view, 0, NULL},
