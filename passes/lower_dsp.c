@@ -68,7 +68,8 @@ typedef struct dk {
   bool lone;        /* a flat product of one pixel (a batch-1 fully_connected) */
   bool flat;        /* pixels numbered 0..NP-1 (1x1 stride-1 convs, fully_connected) */
   bool dsp;         /* armdsp ops; else the scalar kernel (plain loads and multiplies) */
-  bool mve;         /* DSP on an MVE core, a flat product: 16-byte dot products (dk_block_mve) */
+  bool mve;         /* DSP on an MVE core: 16-byte dot products over each pixel's KH rows (dk_block_mve) */
+  int64_t KL;       /* MVE: the bytes of all kernel rows, KH * L (a pixel's row in the scratch) */
   bool direct;      /* one pixel of a flat product: its row read as it is, not expanded */
   tm_value *xd[4];  /* ... at these offsets */
   bool pair_loads;  /* two channels' weight words of one k read with armdsp.load_pair */
@@ -423,16 +424,62 @@ static int dk_block_lanes(dk *D, int Q, tm_value **acc, tm_value *const *och, tm
   return dk_results(D, 1, Q, acc, och, pix, NULL, NULL, NULL);
 }
 
-/* MVE: the P rows of a block of a flat product (side by side in the input) copied to
- * the scratch, so that its output may take the input's bytes as the DSP kernels' does
- * (kws' arena 16,000 -> 8,656 bytes); a loop of bytes LLVM vectorizes. */
-static void dk_copy_rows(dk *D, int P, tm_value *first) {
+/* n bytes of a row from pos on to the scratch at dst: each the input byte, or when
+ * `check` and its position in the row is outside [0, Wi * C), the zero point. */
+static void copy_bytes(dk *D, tm_value *row, tm_value *pos, tm_value *dst, int64_t n, bool check) {
   lw_fn *F = D->F;
   lw_for lb;
-  lw_for_n(F, &lb, P * D->L, 0, NULL);
-  tm_value *i = lw_add_idx(F, first, lb.iv);
-  lw_store(F, lw_load(F, D->xs, 1, &i), D->xp, 1, &lb.iv);
+  lw_for_n(F, &lb, n, 0, NULL);
+  tm_value *v = row_byte(D, row, lw_add_idx(F, pos, lb.iv), check, NULL, false);
+  tm_value *j = lw_add_idx(F, dst, lb.iv);
+  lw_store(F, lw_int_to(F, v, lw_i8(F)), D->xp, 1, &j);
   lw_for_end(F, &lb, 0, NULL);
+}
+
+/* MVE: the KH kernel rows of each of the P pixels one after another in the scratch, pixel
+ * p's at p * KL (im2col): each a copy of L input bytes (a loop LLVM vectorizes), byte by
+ * byte with the bounds checks where the left or right padding cuts it, the zero point
+ * where the row is outside the input.  A flat product's rows are copied so that its
+ * output may take the input's bytes (read in place, kws' arena grew 8,656 -> 16,000). */
+static void dk_im2col(dk *D, int P, tm_value *n, tm_value *iy0, tm_value *const *first) {
+  lw_fn *F = D->F;
+  const lw_dsp_conv *c = D->c;
+  lw_for lky;
+  lw_for_n(F, &lky, c->KH, 0, NULL);
+  tm_value *iy = lw_add_idx(F, iy0, lw_affine(F, lky.iv, c->dh, 0)), *row = row_start(D, n, iy);
+  lw_if in_y;
+  if (D->pad_y) {
+    tm_value *above = lw_cmpi(F, LW_SGE, iy, lw_cidx(F, 0)), *below = lw_cmpi(F, LW_SLT, iy, lw_cidx(F, c->H));
+    lw_if_begin(F, &in_y, lw_andi(F, above, below), 0, NULL);
+  }
+  for (int p = 0; p < P; p++) {
+    tm_value *dst = lw_affine(F, lky.iv, D->L, p * D->KL);
+    if (!D->pad_x) {
+      copy_bytes(D, row, first[p], dst, D->L, false);
+      continue;
+    }
+    tm_value *last = lw_add_idx(F, first[p], lw_cidx(F, D->L - 1));
+    tm_value *left = lw_cmpi(F, LW_SGE, first[p], lw_cidx(F, 0)), *right = lw_cmpi(F, LW_SLT, last, lw_cidx(F, c->Wi * c->C));
+    tm_value *inside = lw_andi(F, left, right);
+    lw_if in_x;
+    lw_if_begin(F, &in_x, inside, 0, NULL);
+    copy_bytes(D, row, first[p], dst, D->L, false);
+    lw_if_else(F, &in_x, 0, NULL);
+    copy_bytes(D, row, first[p], dst, D->L, true);
+    lw_if_end(F, &in_x, 0, NULL);
+  }
+  if (D->pad_y) { /* the whole row is padding: the zero point */
+    lw_if_else(F, &in_y, 0, NULL);
+    for (int p = 0; p < P; p++) {
+      lw_for lb;
+      lw_for_n(F, &lb, D->L, 0, NULL);
+      tm_value *j = lw_add_idx(F, lw_affine(F, lky.iv, D->L, p * D->KL), lb.iv);
+      lw_store(F, lw_cint(F, lw_i8(F), -D->c->in_off), D->xp, 1, &j);
+      lw_for_end(F, &lb, 0, NULL);
+    }
+    lw_if_end(F, &in_y, 0, NULL);
+  }
+  lw_for_end(F, &lky, 0, NULL);
 }
 
 /* acc[q][p] += bytes kb..kb + lanes - 1 of pixel p's row (read directly, or from the
@@ -442,9 +489,9 @@ static void mve_step(dk *D, int P, int Q, tm_value **acc, tm_value *const *och, 
   lw_fn *F = D->F;
   tm_named_attr a = {tm_intern_cstr(D->W->ctx, "lanes"), tm_attr_int(D->W->ctx, lw_i64(F), lanes)};
   for (int q = 0; q < Q; q++) {
-    tm_value *wi = lw_add_idx(F, lw_affine(F, och[q], D->L, 0), kb);
+    tm_value *wi = lw_add_idx(F, lw_affine(F, och[q], D->KL, 0), kb);
     for (int p = 0; p < P; p++) {
-      tm_value *xi = D->direct ? lw_add_idx(F, D->xd[p], kb) : lw_affine(F, kb, 1, p * D->L);
+      tm_value *xi = D->direct ? lw_add_idx(F, D->xd[p], kb) : lw_affine(F, kb, 1, p * D->KL);
       tm_value *ops[] = {acc[q * P + p], D->direct ? D->xs : D->xp, xi, D->wp, wi};
       acc[q * P + p] = lw_op(F, "armdsp.vmladava", lw_i32(F), 5, ops, lanes < 16, &a);
     }
@@ -455,10 +502,11 @@ static void mve_step(dk *D, int P, int Q, tm_value **acc, tm_value *const *och, 
  * VLDRB of every row and every channel's weights and a VMLADAVA.S8 (16 MACs) per
  * pixel and channel; the rows read where they are, the weights [O][L] as the model has
  * them, the last L % 16 bytes a predicated step.  Four steps a trip, the rest after. */
-static int dk_block_mve(dk *D, int P, int Q, tm_value **acc, tm_value *const *och, tm_value *const *pix) {
+static int dk_block_mve(dk *D, int P, int Q, tm_value **acc, tm_value *const *och, tm_value *const *pix, tm_value *n,
+                        tm_value *oy, tm_value *const *ox) {
   lw_fn *F = D->F;
   int na = P * Q;
-  int64_t nv = D->L / 16, U = nv < 4 ? nv : 4, trips = U ? nv / U : 0;
+  int64_t nv = D->KL / 16, U = nv < 4 ? nv : 4, trips = U ? nv / U : 0;
   if (trips > 1) {
     lw_for lk;
     lw_for_n(F, &lk, trips, na, acc);
@@ -467,8 +515,8 @@ static int dk_block_mve(dk *D, int P, int Q, tm_value **acc, tm_value *const *oc
     memcpy(acc, lw_for_end(F, &lk, na, acc), (size_t)na * sizeof *acc);
   }
   for (int64_t v = trips > 1 ? trips * U : 0; v < nv; v++) mve_step(D, P, Q, acc, och, lw_cidx(F, 16 * v), 16);
-  if (D->L % 16) mve_step(D, P, Q, acc, och, lw_cidx(F, 16 * nv), D->L % 16);
-  return dk_results(D, P, Q, acc, och, pix, NULL, NULL, NULL);
+  if (D->KL % 16) mve_step(D, P, Q, acc, och, lw_cidx(F, 16 * nv), D->KL % 16);
+  return dk_results(D, P, Q, acc, och, pix, n, oy, ox);
 }
 
 /* The halfword pairs of word k of the P pixels: from the expansion, or, direct, their
@@ -567,7 +615,7 @@ static int dk_block(dk *D, int P, int Q, tm_value *o0, tm_value *wb, tm_value *c
     for (int p = 0; p < P; p++) acc[q * P + p] = b;
   }
   if (D->lanes) return dk_block_lanes(D, Q, acc, och, wb, pix);
-  if (D->mve) return dk_block_mve(D, P, Q, acc, och, pix);
+  if (D->mve) return dk_block_mve(D, P, Q, acc, och, pix, n, oy, ox);
   if (!D->dsp) return dk_block_scalar(D, P, Q, acc, och, wb, pix, n, oy, ox);
   int na = P * Q;
   /* the block's words through a view, so that the loop indexes from a fixed base */
@@ -657,7 +705,7 @@ static int dk_pixels(dk *D, int64_t npix, tm_value *n, tm_value *oy) {
       first[p] = D->flat ? lw_affine(F, px[p], c->C, 0) : lw_affine(F, px[p], c->sw * c->C, -c->pl * c->C);
     }
     if (D->direct) memcpy(D->xd, first, sizeof first);
-    else if (D->mve) dk_copy_rows(D, pp, first[0]);
+    else if (D->mve) dk_im2col(D, pp, D->flat ? lw_cidx(F, 0) : n, iy0, first);
     else dk_expand(D, pp, D->flat ? lw_cidx(F, 0) : n, iy0, first);
     if (D->pairs) dk_pixel_sums(D, pp);
     int r = D->flat ? dk_channels(D, pp, px, NULL, NULL, NULL) : dk_channels(D, pp, NULL, n, oy, px);
@@ -681,7 +729,7 @@ static void dk_pack(dk *D, const tm_attr *wv, const tm_attr *bv) {
   const lw_dsp_conv *c = D->c;
   lw_lower *W = D->W;
   int64_t O = c->O, KH = c->KH, L = D->L, L4 = D->L4;
-  int64_t bytes = D->mve ? O * L : O * D->K * 4 * (D->lanes ? 2 : 1);
+  int64_t bytes = D->mve ? O * KH * L : O * D->K * 4 * (D->lanes ? 2 : 1);
   uint8_t *pk = TM_NEW_ARRAY(tm_ctx_arena(W->ctx), uint8_t, bytes);
   int32_t *bias = TM_NEW_ARRAY(tm_ctx_arena(W->ctx), int32_t, O);
   int64_t *bound = TM_NEW_ARRAY(tm_ctx_arena(W->ctx), int64_t, O);
@@ -703,7 +751,7 @@ static void dk_pack(dk *D, const tm_attr *wv, const tm_attr *bv) {
         /* DSP: word j of each channel in turn (little-endian); scalar: byte 4j + bj of each */
         int64_t at = D->dsp ? ((first * D->K + j * blk) + qi) * 4 + bj : first * D->K * 4 + (j * 4 + bj) * blk + qi;
         if (pair) at = (first * D->K + j * blk + qi / 2 * 2 + bj % 2) * 4 + bj / 2 * 2 + qi % 2;
-        if (D->mve) at = o * L + i; /* flat: each channel's row as it is */
+        if (D->mve) at = (o * KH + ky) * L + i; /* each channel's kernel rows, one after another */
         if (D->lanes) { /* byte 4j + bj of the block's pairs in turn: the word A + 65536 B */
           at = first * D->K * 8 + ((j * 4 + bj) * (blk / 2) + qi / 2) * 4;
           uint32_t word = (uint32_t)pk[at] | (uint32_t)pk[at + 1] << 8 | (uint32_t)pk[at + 2] << 16 |
@@ -818,7 +866,8 @@ static int dk_init(dk *Dp, lw_lower *W, tm_op *op, const lw_dsp_conv *c) {
   /* register blocking: P pixels x Q channels accumulators; a lone pixel (a
    * fully_connected of batch 1) takes four channels */
   D.dsp = W->M->kernels == LW_KERNELS_DSP;
-  D.mve = D.dsp && D.flat && W->M->mve;
+  D.mve = D.dsp && W->M->mve;
+  D.KL = c->KH * D.L;
   if (D.dsp) D.P = npix > 1 ? 2 : 1, D.Q = D.P == 1 ? (D.mve ? 8 : 4) : (D.mve ? 4 : 2);
   else D.P = npix >= 4 ? 4 : npix > 1 ? 2 : 1, D.Q = D.P == 1 ? 16 : 4; /* 16 sums of 24+ registers */
   /* DSP: a short product (K <= 4 words: a 1x1 conv of 16 channels) is unrolled by LLVM

@@ -20,7 +20,7 @@
 typedef struct target {
   const char *name, *triple, *cpu, *features, *abi, *float_abi;
   int ptr_bits;
-  bool dsp;
+  int dsp;
   const char *qemu, *summary;
 } target;
 
@@ -121,7 +121,8 @@ static LLVMTargetMachineRef create_target_machine(tm_ctx *ctx, const target *tg,
   cfg->cpu = host ? take_message(ctx, LLVMGetHostCPUName()) : tg->cpu;
   cfg->features = host ? take_message(ctx, LLVMGetHostCPUFeatures()) : tg->features;
   cfg->abi = tg->abi;
-  cfg->dsp = tg->dsp;
+  cfg->dsp = tg->dsp >= 1;
+  cfg->mve = tg->dsp >= 2;
   cfg->size_attr = ol->size_attr;
   LLVMTargetRef lt;
   char *err = NULL;

@@ -15,6 +15,7 @@ typedef struct tm_llvm_config {
   LLVMTargetDataRef layout;
   const char *size_attr; /* NULL, "optsize" (-Os) or "minsize" (-Oz) on every function */
   bool dsp;              /* the Arm DSP extension: armdsp ops become llvm.arm.* intrinsics */
+  bool mve;              /* MVE (Helium): armdsp.vmladava becomes llvm.arm.mve.vmldava */
 } tm_llvm_config;
 
 /* Builds the LLVM module of a planned lowered module in lc: its constant globals, the
