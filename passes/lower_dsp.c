@@ -796,7 +796,7 @@ static int dk_lane_chunk(const dk *D, const tm_attr *wv) {
         for (int64_t k = k0; k < k0 + C && k < D->L; k++) {
           int64_t w = tm_dense_get_int(wv, o * D->L + k);
           most += w > 0 ? 127 * w : -128 * w;
-          least += w > 0 ? -128 * w : -127 * w;
+          least += w > 0 ? -128 * w : 127 * w;
         }
         fits = most <= 32767 && least >= -32768;
       }
@@ -805,8 +805,12 @@ static int dk_lane_chunk(const dk *D, const tm_attr *wv) {
   return 0;
 }
 
+bool lw_dsp_int8(const lw_dsp_conv *c) {
+  return tm_type_elem_bits(c->x->type) == 8 && tm_type_elem_bits(c->w->type) == 8 && tm_type_elem_bits(c->y->type) == 8;
+}
+
 bool lw_dsp_applies(const lw_dsp_conv *c) {
-  if (!tm_value_const(c->w) || (c->b && !tm_value_const(c->b))) return false;
+  if (!lw_dsp_int8(c) || !tm_value_const(c->w) || (c->b && !tm_value_const(c->b))) return false;
   if (c->depthwise && c->C > 1) return false;
   return c->dw == 1 && c->KW * c->C >= 4;
 }

@@ -248,7 +248,7 @@ static bool dd_in_place_ok(const dd *D) {
 }
 
 int lw_lower_dsp_depthwise(lw_lower *W, tm_op *op, const lw_dsp_conv *c) {
-  if (W->M->kernels != LW_KERNELS_DSP || !c->depthwise || c->residual || c->N != 1 || c->O != c->C ||
+  if (W->M->kernels != LW_KERNELS_DSP || !lw_dsp_int8(c) || !c->depthwise || c->residual || c->N != 1 || c->O != c->C ||
       c->KW != 3 || c->sw != 1 || c->dw != 1 || c->sh != 1 || c->KH > 25 || !tm_value_const(c->w) ||
       (c->b && !tm_value_const(c->b)))
     return 1;

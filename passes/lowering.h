@@ -380,6 +380,9 @@ typedef struct lw_dsp_conv {
   lw_fc_sink *fc;   /* a fused FULLY_CONNECTED takes the values (y is its result) */
 } lw_dsp_conv;
 bool lw_dsp_applies(const lw_dsp_conv *c);
+/* Whether the input, weights and output are 8-bit (an int16 input with an int32 bias does
+ * not have wide sums, but the kernels read bytes). */
+bool lw_dsp_int8(const lw_dsp_conv *c);
 int lw_lower_dsp_conv(lw_lower *W, tm_op *op, const lw_dsp_conv *c);
 /* Lowers the convolutions lw_lower_dsp_conv deferred into a row pipeline (the next op
  * is not the one they feed); 0 or -1. */
