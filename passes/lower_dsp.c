@@ -498,10 +498,11 @@ static void mve_step(dk *D, int P, int Q, tm_value **acc, tm_value *const *och, 
   }
 }
 
-/* MVE: a block of P pixels x Q channels of a flat product in 16-byte steps, each a
- * VLDRB of every row and every channel's weights and a VMLADAVA.S8 (16 MACs) per
- * pixel and channel; the rows read where they are, the weights [O][L] as the model has
- * them, the last L % 16 bytes a predicated step.  Four steps a trip, the rest after. */
+/* MVE: a block of P pixels x Q channels in 16-byte steps over their KL bytes, each a
+ * VLDRB of every pixel's row (dk_im2col's, or a lone flat pixel's where it is) and of
+ * every channel's weights ([O][KL], the model's order) and a VMLADAVA.S8 (16 MACs) per
+ * pixel and channel; the last KL % 16 bytes a predicated step.  Four steps a trip, the
+ * rest after. */
 static int dk_block_mve(dk *D, int P, int Q, tm_value **acc, tm_value *const *och, tm_value *const *pix, tm_value *n,
                         tm_value *oy, tm_value *const *ox) {
   lw_fn *F = D->F;
@@ -960,7 +961,7 @@ static tm_value *dk_alloc(dk *D, int64_t bytes) {
 }
 
 static int64_t dk_scratch_bytes(const dk *D) {
-  return D->direct ? 0 : D->K * D->P * 4 * (D->dsp && !D->mve ? 2 : 1);
+  return D->direct ? 0 : D->mve ? D->P * D->KL : D->K * D->P * 4 * (D->dsp ? 2 : 1);
 }
 
 /* One convolution, all its rows (or pixels). */

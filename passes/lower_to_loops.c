@@ -401,8 +401,8 @@ static const tm_pass_option options[] = {
      .help = "DSP and RV32 kernels: a convolution read only by the next one, as its input or residual, is "
              "computed row by row as that one needs its rows, kept in a ring of a few rows (less RAM, docs/dsp.md)"},
     {.name = "mve", .kind = TM_OPT_BOOL, .default_value = "true",
-     .help = "DSP kernels on a core with MVE (Helium, cortex-m55): 1x1 convolutions and fully_connected as "
-             "16-byte vector dot products (armdsp.vmladava, docs/dsp.md)"},
+     .help = "DSP kernels on a core with MVE (Helium, cortex-m55): convolutions and fully_connected as "
+             "16-byte vector dot products over each pixel's kernel rows (armdsp.vmladava, docs/dsp.md)"},
     {.name = "lane-pairs", .kind = TM_OPT_BOOL, .default_value = "true",
      .help = "RV32 kernels: a batch-1 fully_connected multiplies each input byte by two output channels' "
              "weights at once, the 16-bit halves of one word, where its weights keep a few products' sums "

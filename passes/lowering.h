@@ -57,7 +57,7 @@ typedef struct lw_module {
   bool channel_pairs;   /* DSP: two channels' weights in one word where it pays (docs/dsp.md) */
   bool row_pipeline;    /* DSP, RV32: chains of convolutions computed row by row (docs/dsp.md) */
   bool lane_pairs;      /* RV32: a batch-1 product's channel pairs in one multiply's halves (docs/dsp.md) */
-  bool mve;             /* DSP kernels on an MVE core: flat products as vector dot products (docs/dsp.md) */
+  bool mve;             /* DSP kernels on an MVE core: convolutions as vector dot products (docs/dsp.md) */
   tm_op *helpers[LW_HELPER_COUNT];
   int nglobals;     /* for fresh names */
   struct lw_addends *addends; /* the addend tables by right shift, one per zero point */
@@ -355,7 +355,7 @@ tm_value *lw_mbqm_bounded(lw_fn *F, tm_value *x, int64_t bound, int32_t q, int s
  * DSP instructions (armdsp ops) or, on cores with many registers and no DSP (RV32), as
  * plain loads and multiplies; other targets keep the portable kernels.
  * lw_target_kernels: the lw_kernels of a target of backends/targets.def (and in *mve
- * whether it has MVE: flat products as vector dot products), -1 if there is no such
+ * whether it has MVE: convolutions as vector dot products), -1 if there is no such
  * target.  lw_lower_dsp_conv: an int8 conv2d (also tm.conv2d_add: residual), a
  * depthwise_conv2d with one input channel (depthwise, O = depth multiplier) or a
  * fully_connected (as a 1x1 conv of N = 1, H = 1, W = batch, C = inputs), given what the
