@@ -105,9 +105,10 @@ int tm_pipeline_parse_flag(tm_pipeline *p, const char *flag);
 /* The pipeline in canonical textual form, all options explicit (--dump-pass-pipeline). */
 void tm_pipeline_print(const tm_pipeline *p, void *stdio_file);
 
-/* Named pipelines (passes/pipelines.def): "O2" -> "canonicalize,fuse,...". */
+/* Named pipelines (passes/pipelines.def): "O2" -> "canonicalize,fuse,...", and the LLVM
+ * optimization level it implies ("2"; "s" for Os). */
 typedef struct tm_named_pipeline {
-  const char *name, *pipeline, *summary;
+  const char *name, *pipeline, *summary, *llvm_level;
 } tm_named_pipeline;
 int tm_named_pipeline_count(void);
 const tm_named_pipeline *tm_named_pipeline_at(int i);

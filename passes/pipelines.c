@@ -4,7 +4,7 @@
 #include "passes/passes.h"
 
 static const tm_named_pipeline pipelines[] = {
-#define PIPELINE(name, text, summary) {#name, text, summary},
+#define PIPELINE(name, llvm_level, text, summary) {#name, text, summary, #llvm_level},
 #include "passes/pipelines.def"
 #undef PIPELINE
 };

@@ -25,6 +25,7 @@
 
 typedef struct options {
   const char *input, *output, *pipeline, *print_after, *print_before, *emit, *name, *import, *target, *opt_level, *input_shape;
+  const char *pipeline_llvm_level; /* the last named pipeline's (-Os: "s"), --opt-level's default */
   bool verify_each, timing, print_after_all, print_before_all, locations, generic, split, verify_diags,
       allow_unregistered, dump_pipeline, list_passes, list_pipelines, list_ops, help, version, memory_report,
       list_targets;
@@ -50,7 +51,7 @@ static const struct flag {
     {"target", NULL, FLAG_VALUE, offsetof(options, target), "<target>",
      "For the LLVM emitters (llvm, bc, asm, obj, lib): the target (default: host; see --list-targets)"},
     {"opt-level", NULL, FLAG_VALUE, offsetof(options, opt_level), "0|1|2|3|s|z",
-     "For the LLVM emitters: LLVM's optimization level (default: 2)"},
+     "For the LLVM emitters: LLVM's optimization level (default: the named pipeline's, s for -Os; else 2)"},
     {"import", NULL, FLAG_VALUE, offsetof(options, import), "tflite|onnx|tir",
      "Input format (default: by extension, .tflite or .onnx, else tir)"},
     {"input-shape", NULL, FLAG_VALUE, offsetof(options, input_shape), "<name>:<DxD...>[,...]",
@@ -140,6 +141,7 @@ static int parse_args(int argc, char **argv, options *o, tm_pipeline *pipeline) 
     const tm_named_pipeline *np = f || eq ? NULL : tm_named_pipeline_lookup(name, len);
     if (np) { /* -O2: the named pipeline's passes, in command-line order like pass flags */
       if (tm_pipeline_parse(pipeline, np->pipeline, a)) return -1;
+      o->pipeline_llvm_level = np->llvm_level;
       pass_flags = true;
       continue;
     }
@@ -232,7 +234,8 @@ static void list_pipelines(void) {
   puts("Available pipelines (-<name>):");
   for (int i = 0; i < tm_named_pipeline_count(); i++) {
     const tm_named_pipeline *p = tm_named_pipeline_at(i);
-    printf("  -%-23s %s\n      %s\n", p->name, p->summary, p->pipeline);
+    printf("  -%-23s %s\n      %s\n      (LLVM emitters: --opt-level=%s unless given)\n", p->name, p->summary, p->pipeline,
+           p->llvm_level);
   }
 }
 
@@ -245,7 +248,8 @@ static void list_ops(tm_ctx *ctx) {
 
 /* --emit: the backend writes -o and the header beside it. */
 static int emit_code(tm_ctx *ctx, const options *o, tm_op *module) {
-  tm_emit_options eo = {.path = o->output, .name = o->name, .target = o->target, .opt_level = o->opt_level};
+  tm_emit_options eo = {.path = o->output, .name = o->name, .target = o->target,
+                        .opt_level = o->opt_level ? o->opt_level : o->pipeline_llvm_level};
   return tm_backend_lookup(o->emit)(ctx, module, &eo);
 }
 

@@ -55,7 +55,7 @@ def named_pipelines():
     """{name: text} from passes/pipelines.def, the source of tinyml-opt's -O levels."""
     src = open(os.path.join(REPO, "passes", "pipelines.def")).read()
     return {m.group(1): "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', m.group(2)))
-            for m in re.finditer(r"^PIPELINE\((\w+),\s*((?:\s*\"[^\"]*\")+)", src, re.M)}
+            for m in re.finditer(r"^PIPELINE\((\w+),\s*\w+,\s*((?:\s*\"[^\"]*\")+)", src, re.M)}
 
 
 def compile_model(tinyml_opt, model_dir, target, backend, outdir, pipeline=PIPELINE):
