@@ -590,17 +590,18 @@ static int check_terminator(tr *t, const tm_op *op, const tm_block *b, const cha
 
 static LLVMValueRef *new_values(tr *t, int n) { return TM_NEW_ARRAY(tm_ctx_arena(t->ctx), LLVMValueRef, n + 1); }
 
+/* Counts a body's ops; stops (false) at a loop inside. */
 static bool count_ops(tm_op *op, void *user) {
   ++*(int *)user;
   return !tm_op_is(op, "scf.for");
 }
 
-/* Optimizing for size, LLVM unrolls no loop (ARM's cost model returns first), and the kernels' short
- * innermost loops (a fully_connected sink's 4 channels, a word loop of 4 trips) then pay
- * a compare, a branch and an induction step per trip for a body of a few instructions:
- * micro_speech at -Os took 832K instructions, 655K unrolled.  Those of at most
- * SHORT_LOOP_TRIPS constant trips, with no loop inside and at most SHORT_LOOP_OPS ops
- * are unrolled all the same (llvm.loop.unroll.full); longer bodies grow the code for
+/* Optimizing for size, LLVM unrolls no loop (ARM's cost model returns first), and the
+ * kernels' short innermost loops (a fully_connected sink's 4 channels, a word loop of 4
+ * trips) then pay a compare, a branch and an induction step per trip for a body of a few
+ * instructions: micro_speech at -Os took 832K instructions, 655K unrolled.  Those of at
+ * most SHORT_LOOP_TRIPS constant trips, with no loop inside and at most SHORT_LOOP_OPS
+ * ops are unrolled all the same (llvm.loop.unroll.full); longer bodies grow the code for
  * little (vww: all 4-trip loops took 14 kB more, at most 64 ops 0.4 kB). */
 enum { SHORT_LOOP_TRIPS = 4, SHORT_LOOP_OPS = 64 };
 
