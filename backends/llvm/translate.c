@@ -31,6 +31,13 @@ typedef struct func_entry {
   bool defined;
 } func_entry;
 
+/* The bytes [lo, hi) of a function argument a view covers, at constant offsets. */
+typedef struct region {
+  const tm_value *base;
+  int64_t lo, hi;
+  LLVMValueRef scope, noalias; /* !{its scope}, !{the scopes of the regions it cannot overlap} */
+} region;
+
 typedef struct tr {
   tm_ctx *ctx;
   tm_op *module;
@@ -42,7 +49,11 @@ typedef struct tr {
   LLVMTypeRef ptr, index;
   LLVMValueRef fn;          /* the function being built */
   LLVMBasicBlockRef allocas; /* its entry block: memref.alloca goes here, outside any loop */
-  unsigned invariant_kind, loop_kind;
+  unsigned invariant_kind, loop_kind, scope_kind, noalias_kind;
+  tm_ptrmap regions; /* a memref value -> its region + 1 (find_regions; -Os only) */
+  struct region *reg;
+  int nreg, regcap;
+  const tm_block *entry; /* the function's */
   LLVMValueRef empty_md;
   tm_ptrmap vals;  /* tm_value -> lvalue */
   tm_ptrmap syms;  /* memref.global op -> LLVMValueRef, func.func op -> func_entry */
@@ -488,6 +499,96 @@ static int check_indices(tr *t, const tm_op *op, int mem, int first) {
   return 0;
 }
 
+
+/* ---- alias scopes: which views of an argument cannot overlap ------------------------
+ * The planned buffers are views of the arena at constant offsets, so two views whose
+ * bytes are disjoint cannot alias, but LLVM sees only `arena + offset + index`.
+ * Optimizing for size it will not add run-time overlap checks either, so it keeps
+ * loops such as MVE's im2col copies scalar.  When optimizing for size, each view of a
+ * function argument at a constant offset (and views of it at constant offsets,
+ * collapses) is a region [lo, hi) of that argument's bytes; its loads and stores get
+ * !alias.scope (the region's scope) and !noalias (the scopes of the regions of the
+ * same argument disjoint from it).  In-place views overlap and stay may-alias; views at
+ * a variable offset get no scope.  At -O2 LLVM checks at run time; there the scopes
+ * moved Cortex-M4 instructions -1.1 % (vww) to +2.9 % (kws), so they are not written. */
+
+static int region_of(tr *t, const tm_value *v) { return (int)(intptr_t)tm_ptrmap_get(&t->regions, v) - 1; }
+
+static bool is_entry_arg(const tm_block *entry, const tm_value *v) {
+  for (int i = 0; i < entry->nargs; i++)
+    if (entry->args[i] == v) return true;
+  return false;
+}
+
+static bool find_region(tm_op *op, void *user) {
+  tr *t = user;
+  if (!op->nresults || op->results[0].type->kind != TM_TYPE_MEMREF || !op->noperands) return true;
+  const tm_value *src = tm_op_operand(op, 0);
+  int from = region_of(t, src);
+  if (tm_op_is(op, "memref.collapse_shape")) {
+    if (from >= 0) tm_ptrmap_set(&t->regions, &op->results[0], (void *)(intptr_t)(from + 1));
+    return true;
+  }
+  int64_t bytes = tm_type_bytes(op->results[0].type);
+  const tm_attr *c = tm_op_is(op, "memref.view") ? tm_value_const(tm_op_operand(op, 1)) : NULL;
+  if (!c || c->kind != TM_ATTR_INT || bytes < 0) return true;
+  region r;
+  if (from >= 0) r = (region){.base = t->reg[from].base, .lo = t->reg[from].lo + c->u.i};
+  else if (is_entry_arg(t->entry, src)) r = (region){.base = src, .lo = c->u.i};
+  else return true;
+  r.hi = r.lo + bytes;
+  if (t->nreg == t->regcap) {
+    t->regcap = t->regcap ? 2 * t->regcap : 64;
+    region *n = TM_NEW_ARRAY(tm_ctx_arena(t->ctx), region, t->regcap);
+    for (int i = 0; i < t->nreg; i++) n[i] = t->reg[i];
+    t->reg = n;
+  }
+  t->reg[t->nreg++] = r;
+  tm_ptrmap_set(&t->regions, &op->results[0], (void *)(intptr_t)t->nreg);
+  return true;
+}
+
+/* A distinct node whose first operand is itself (a scope, a domain, a loop ID). */
+static LLVMMetadataRef self_node(tr *t, LLVMMetadataRef *rest, int n) {
+  LLVMMetadataRef ops[3] = {LLVMTemporaryMDNode(t->lc, NULL, 0)};
+  for (int i = 0; i < n; i++) ops[1 + i] = rest[i];
+  LLVMMetadataRef id = LLVMMDNodeInContext2(t->lc, ops, (size_t)n + 1);
+  LLVMMetadataReplaceAllUsesWith(ops[0], id);
+  return id;
+}
+
+/* The function's regions and their scope lists (one domain a function). */
+static void find_regions(tr *t, tm_op *f) {
+  tm_arena *ar = tm_ctx_arena(t->ctx);
+  t->regions = (tm_ptrmap){.arena = ar};
+  t->nreg = 0;
+  if (!t->cfg->size_attr) return;
+  tm_op_walk(f, find_region, t);
+  if (!t->nreg) return;
+  LLVMMetadataRef domain = self_node(t, NULL, 0);
+  LLVMMetadataRef *scope = TM_NEW_ARRAY(ar, LLVMMetadataRef, t->nreg), *list = TM_NEW_ARRAY(ar, LLVMMetadataRef, t->nreg);
+  for (int i = 0; i < t->nreg; i++) {
+    scope[i] = self_node(t, &domain, 1);
+    t->reg[i].scope = LLVMMetadataAsValue(t->lc, LLVMMDNodeInContext2(t->lc, &scope[i], 1));
+  }
+  for (int i = 0; i < t->nreg; i++) {
+    const region *a = &t->reg[i];
+    int n = 0;
+    for (int j = 0; j < t->nreg; j++) {
+      const region *b = &t->reg[j];
+      if (b->base == a->base && (b->hi <= a->lo || a->hi <= b->lo)) list[n++] = scope[j];
+    }
+    t->reg[i].noalias = LLVMMetadataAsValue(t->lc, LLVMMDNodeInContext2(t->lc, list, (size_t)n));
+  }
+}
+
+static void scope_access(tr *t, LLVMValueRef inst, const tm_value *mem) {
+  int r = region_of(t, mem);
+  if (r < 0) return;
+  LLVMSetMetadata(inst, t->scope_kind, t->reg[r].scope);
+  LLVMSetMetadata(inst, t->noalias_kind, t->reg[r].noalias);
+}
+
 static int emit_load(tr *t, tm_op *op, const row *r) {
   (void)r;
   if (check_indices(t, op, 0, 1)) return -1;
@@ -495,6 +596,7 @@ static int emit_load(tr *t, tm_op *op, const row *r) {
   LLVMValueRef p = element_ptr(t, op, 0, 1, &elem);
   LLVMValueRef ld = LLVMBuildLoad2(t->b, elem, p, "");
   LLVMSetAlignment(ld, abi_align(t, elem));
+  scope_access(t, ld, op->operands[0].value);
   if (invariant(t, op->operands[0].value)) LLVMSetMetadata(ld, t->invariant_kind, t->empty_md);
   set_result(t, op, ld);
   return 0;
@@ -506,7 +608,9 @@ static int emit_store(tr *t, tm_op *op, const row *r) {
   if (invariant(t, op->operands[1].value)) return tm_op_error(t->ctx, op, "writes to a constant memref.global");
   LLVMTypeRef elem;
   LLVMValueRef p = element_ptr(t, op, 1, 2, &elem);
-  LLVMSetAlignment(LLVMBuildStore(t->b, operand(t, op, 0), p), abi_align(t, elem));
+  LLVMValueRef st = LLVMBuildStore(t->b, operand(t, op, 0), p);
+  LLVMSetAlignment(st, abi_align(t, elem));
+  scope_access(t, st, op->operands[1].value);
   return 0;
 }
 
@@ -616,13 +720,11 @@ static bool short_loop(tm_op *op, LLVMValueRef lb, LLVMValueRef ub, LLVMValueRef
   return n <= SHORT_LOOP_OPS;
 }
 
-/* !{!self, !{!"llvm.loop.unroll.full"}}: a loop ID names itself */
+/* !{!self, !{!"llvm.loop.unroll.full"}} */
 static LLVMValueRef unroll_full(tr *t) {
   LLVMMetadataRef name = LLVMMDStringInContext2(t->lc, "llvm.loop.unroll.full", 21);
-  LLVMMetadataRef ops[2] = {LLVMTemporaryMDNode(t->lc, NULL, 0), LLVMMDNodeInContext2(t->lc, &name, 1)};
-  LLVMMetadataRef id = LLVMMDNodeInContext2(t->lc, ops, 2);
-  LLVMMetadataReplaceAllUsesWith(ops[0], id);
-  return LLVMMetadataAsValue(t->lc, id);
+  LLVMMetadataRef hint = LLVMMDNodeInContext2(t->lc, &name, 1);
+  return LLVMMetadataAsValue(t->lc, self_node(t, &hint, 1));
 }
 
 static int emit_for(tr *t, tm_op *op, const row *r) {
@@ -854,6 +956,7 @@ static int emit_armdsp_load(tr *t, tm_op *op, const row *r) {
   LLVMSetAlignment(ld, pair ? 8 : 1);
   if (pair) LLVMSetVolatile(ld, 1);
   else if (invariant(t, op->operands[0].value)) LLVMSetMetadata(ld, t->invariant_kind, t->empty_md);
+  scope_access(t, ld, op->operands[0].value);
   set_result(t, op, ld);
   return 0;
 }
@@ -1027,6 +1130,8 @@ static int define_function(tr *t, func_entry *fe, const tm_model_info *mi) {
   if (!entry || entry->next) return tm_op_error(t->ctx, f, "the LLVM backend needs function bodies of one block");
   if (!entry->last || !tm_op_is(entry->last, "func.return")) return tm_op_error(t->ctx, f, "the body must end in func.return");
   t->fn = fe->fn;
+  t->entry = entry;
+  find_regions(t, f);
   t->allocas = new_block(t, "entry");
   LLVMBasicBlockRef body = new_block(t, "body");
   for (int i = 0; i < entry->nargs; i++) {
@@ -1164,6 +1269,8 @@ LLVMModuleRef tm_llvm_translate(tm_ctx *ctx, const tm_model_info *mi, tm_op *mod
   t->invariant_kind = LLVMGetMDKindIDInContext(lc, "invariant.load", 14);
   t->empty_md = LLVMMetadataAsValue(lc, LLVMMDNodeInContext2(lc, NULL, 0));
   t->loop_kind = LLVMGetMDKindIDInContext(lc, "llvm.loop", 9);
+  t->scope_kind = LLVMGetMDKindIDInContext(lc, "alias.scope", 11);
+  t->noalias_kind = LLVMGetMDKindIDInContext(lc, "noalias", 7);
 
   /* the one external symbol */
   LLVMTypeRef params[] = {t->ptr, t->ptr, t->ptr};
