@@ -38,6 +38,7 @@ typedef struct tm_emit_options {
   const char *name; /* model name: a C identifier, the prefix of the header's symbols */
   const char *target;    /* LLVM backend: a name of backends/targets.def (NULL: host) */
   const char *opt_level; /* LLVM backend: 0, 1, 2, 3, s or z (NULL: 2) */
+  bool check_regions;    /* LLVM backend at s or z: trap where an access leaves its view's bytes */
 } tm_emit_options;
 
 /* Writes opt->path and its header; returns 0, or -1 after reporting a located error

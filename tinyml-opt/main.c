@@ -28,7 +28,7 @@ typedef struct options {
   const char *pipeline_llvm_level; /* the last named pipeline's (-Os: "s"), --opt-level's default */
   bool verify_each, timing, print_after_all, print_before_all, locations, generic, split, verify_diags,
       allow_unregistered, dump_pipeline, list_passes, list_pipelines, list_ops, help, version, memory_report,
-      list_targets;
+      list_targets, check_regions;
   char stem[80]; /* --emit's default model name */
 } options;
 
@@ -50,6 +50,9 @@ static const struct flag {
      "Model name for --emit, the prefix of the generated symbols (default: the -o file stem)"},
     {"target", NULL, FLAG_VALUE, offsetof(options, target), "<target>",
      "For the LLVM emitters (llvm, bc, asm, obj, lib): the target (default: host; see --list-targets)"},
+    {"check-alias-regions", NULL, FLAG_BOOL, offsetof(options, check_regions), NULL,
+     "For the LLVM emitters at -Os (s, z): each access that carries an alias scope first checks that it stays "
+     "inside its view's bytes, and traps if not (debugging; docs/llvm-backend.md)"},
     {"opt-level", NULL, FLAG_VALUE, offsetof(options, opt_level), "0|1|2|3|s|z",
      "For the LLVM emitters: LLVM's optimization level (default: the named pipeline's, s for -Os; else 2)"},
     {"import", NULL, FLAG_VALUE, offsetof(options, import), "tflite|onnx|tir",
@@ -177,10 +180,14 @@ static int parse_args(int argc, char **argv, options *o, tm_pipeline *pipeline) 
       snprintf(o->stem, sizeof o->stem, "%.*s", (int)strcspn(file, "."), file);
       o->name = o->stem;
     }
+    const char *level = o->opt_level ? o->opt_level : o->pipeline_llvm_level;
+    if (o->check_regions && !(level && (!strcmp(level, "s") || !strcmp(level, "z"))))
+      return usage_error("--check-alias-regions needs LLVM optimizing for size (-Os, or --opt-level=s or z)");
     if (!tm_is_c_identifier(o->name))
       return usage_error("model name '%s' is not a C identifier (choose one with --name)", o->name);
-  } else if (o->name || o->target || o->opt_level) {
-    return usage_error("--%s needs --emit", o->name ? "name" : o->target ? "target" : "opt-level");
+  } else if (o->name || o->target || o->opt_level || o->check_regions) {
+    return usage_error("--%s needs --emit",
+                       o->name ? "name" : o->target ? "target" : o->opt_level ? "opt-level" : "check-alias-regions");
   }
   if (o->import && strcmp(o->import, "tflite") && strcmp(o->import, "onnx") && strcmp(o->import, "tir"))
     return usage_error("unknown input format '%s' for --import (tflite, onnx or tir)", o->import);
@@ -249,7 +256,8 @@ static void list_ops(tm_ctx *ctx) {
 /* --emit: the backend writes -o and the header beside it. */
 static int emit_code(tm_ctx *ctx, const options *o, tm_op *module) {
   tm_emit_options eo = {.path = o->output, .name = o->name, .target = o->target,
-                        .opt_level = o->opt_level ? o->opt_level : o->pipeline_llvm_level};
+                        .opt_level = o->opt_level ? o->opt_level : o->pipeline_llvm_level,
+                        .check_regions = o->check_regions};
   return tm_backend_lookup(o->emit)(ctx, module, &eo);
 }
 

@@ -279,6 +279,7 @@ static int emit(tm_ctx *ctx, tm_op *module, const tm_emit_options *opt, out_kind
   set_llvm_options();
   tm_llvm_config cfg = {0};
   LLVMTargetMachineRef tm = create_target_machine(ctx, tg, ol, &cfg);
+  cfg.check_regions = opt->check_regions;
   if (!tm) return -1;
   cfg.layout = LLVMCreateTargetDataLayout(tm);
   if (tg->ptr_bits && LLVMPointerSize(cfg.layout) * 8 != (unsigned)tg->ptr_bits) /* a wrong row in targets.def */

@@ -16,6 +16,7 @@ typedef struct tm_llvm_config {
   const char *size_attr; /* NULL, "optsize" (-Os) or "minsize" (-Oz) on every function */
   bool dsp;              /* the Arm DSP extension: armdsp ops become llvm.arm.* intrinsics */
   bool mve;              /* MVE (Helium): armdsp.vmladava becomes llvm.arm.mve.vmldava */
+  bool check_regions;    /* each scoped access first checks it is inside its region, or traps */
 } tm_llvm_config;
 
 /* Builds the LLVM module of a planned lowered module in lc: its constant globals, the

@@ -153,6 +153,8 @@ static void target_attrs(tr *t, LLVMValueRef fn) {
   if (t->cfg->size_attr) fn_attr(t, fn, t->cfg->size_attr);
 }
 
+static LLVMBasicBlockRef new_block(tr *t, const char *name) { return LLVMAppendBasicBlockInContext(t->lc, t->fn, name); }
+
 static LLVMValueRef call_intrinsic(tr *t, const char *name, LLVMTypeRef overload, LLVMValueRef *args, unsigned n) {
   unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
   LLVMValueRef fn = LLVMGetIntrinsicDeclaration(t->m, id, &overload, 1);
@@ -582,6 +584,29 @@ static void find_regions(tr *t, tm_op *f) {
   }
 }
 
+/* --check-alias-regions: before an access of `bytes` at p through mem, its offset from the
+ * region's argument must lie in [lo, hi - bytes], or llvm.trap: the scopes' premise,
+ * that the lowering reads and writes a view only within its bytes, checked at run time. */
+static void check_region(tr *t, const tm_value *mem, LLVMValueRef p, int64_t bytes) {
+  int r = region_of(t, mem);
+  if (r < 0 || !t->cfg->check_regions) return;
+  const region *g = &t->reg[r];
+  LLVMValueRef off = LLVMBuildSub(t->b, LLVMBuildPtrToInt(t->b, p, t->index, ""),
+                                  LLVMBuildPtrToInt(t->b, V(t, g->base), t->index, ""), "");
+  /* off - lo > hi - bytes - lo, unsigned: below lo wraps around */
+  LLVMValueRef rel = LLVMBuildSub(t->b, off, LLVMConstInt(t->index, (unsigned long long)g->lo, 0), "");
+  LLVMValueRef last = LLVMConstInt(t->index, (unsigned long long)(g->hi - g->lo - bytes), 0);
+  LLVMValueRef out = LLVMBuildICmp(t->b, LLVMIntUGT, rel, last, "");
+  LLVMBasicBlockRef trap = new_block(t, "region.trap"), ok = new_block(t, "region.ok");
+  LLVMBuildCondBr(t->b, out, trap, ok);
+  LLVMPositionBuilderAtEnd(t->b, trap);
+  LLVMTypeRef vt = LLVMFunctionType(LLVMVoidTypeInContext(t->lc), NULL, 0, 0);
+  unsigned id = LLVMLookupIntrinsicID("llvm.trap", 9);
+  LLVMBuildCall2(t->b, vt, LLVMGetIntrinsicDeclaration(t->m, id, NULL, 0), NULL, 0, "");
+  LLVMBuildUnreachable(t->b);
+  LLVMPositionBuilderAtEnd(t->b, ok);
+}
+
 static void scope_access(tr *t, LLVMValueRef inst, const tm_value *mem) {
   int r = region_of(t, mem);
   if (r < 0) return;
@@ -594,6 +619,7 @@ static int emit_load(tr *t, tm_op *op, const row *r) {
   if (check_indices(t, op, 0, 1)) return -1;
   LLVMTypeRef elem;
   LLVMValueRef p = element_ptr(t, op, 0, 1, &elem);
+  check_region(t, op->operands[0].value, p, (int64_t)LLVMABISizeOfType(t->cfg->layout, elem));
   LLVMValueRef ld = LLVMBuildLoad2(t->b, elem, p, "");
   LLVMSetAlignment(ld, abi_align(t, elem));
   scope_access(t, ld, op->operands[0].value);
@@ -608,6 +634,7 @@ static int emit_store(tr *t, tm_op *op, const row *r) {
   if (invariant(t, op->operands[1].value)) return tm_op_error(t->ctx, op, "writes to a constant memref.global");
   LLVMTypeRef elem;
   LLVMValueRef p = element_ptr(t, op, 1, 2, &elem);
+  check_region(t, op->operands[1].value, p, (int64_t)LLVMABISizeOfType(t->cfg->layout, elem));
   LLVMValueRef st = LLVMBuildStore(t->b, operand(t, op, 0), p);
   LLVMSetAlignment(st, abi_align(t, elem));
   scope_access(t, st, op->operands[1].value);
@@ -681,7 +708,6 @@ static int emit_copy(tr *t, tm_op *op, const row *r) {
 }
 
 /* ------------------------------------------------------------------ scf ----------- */
-static LLVMBasicBlockRef new_block(tr *t, const char *name) { return LLVMAppendBasicBlockInContext(t->lc, t->fn, name); }
 
 /* Blocks made before a region was translated go after that region's blocks. */
 static void move_to_end(tr *t, LLVMBasicBlockRef bb) { LLVMMoveBasicBlockAfter(bb, LLVMGetLastBasicBlock(t->fn)); }
@@ -952,6 +978,7 @@ static int emit_armdsp_load(tr *t, tm_op *op, const row *r) {
   LLVMTypeRef elem;
   bool pair = r->arg == 64;
   LLVMValueRef p = element_ptr(t, op, 0, 1, &elem);
+  check_region(t, op->operands[0].value, p, r->arg / 8);
   LLVMValueRef ld = LLVMBuildLoad2(t->b, LLVMIntTypeInContext(t->lc, (unsigned)r->arg), p, "");
   LLVMSetAlignment(ld, pair ? 8 : 1);
   if (pair) LLVMSetVolatile(ld, 1);
