@@ -180,9 +180,10 @@ static int parse_args(int argc, char **argv, options *o, tm_pipeline *pipeline) 
       snprintf(o->stem, sizeof o->stem, "%.*s", (int)strcspn(file, "."), file);
       o->name = o->stem;
     }
-    const char *level = o->opt_level ? o->opt_level : o->pipeline_llvm_level;
-    if (o->check_regions && !(level && (!strcmp(level, "s") || !strcmp(level, "z"))))
-      return usage_error("--check-alias-regions needs LLVM optimizing for size (-Os, or --opt-level=s or z)");
+    if (!o->opt_level) o->opt_level = o->pipeline_llvm_level;
+    bool size = o->opt_level && (!strcmp(o->opt_level, "s") || !strcmp(o->opt_level, "z"));
+    if (o->check_regions && (!size || !strcmp(o->emit, "c")))
+      return usage_error("--check-alias-regions needs an LLVM emitter optimizing for size (-Os, or --opt-level=s or z)");
     if (!tm_is_c_identifier(o->name))
       return usage_error("model name '%s' is not a C identifier (choose one with --name)", o->name);
   } else if (o->name || o->target || o->opt_level || o->check_regions) {
@@ -256,8 +257,7 @@ static void list_ops(tm_ctx *ctx) {
 /* --emit: the backend writes -o and the header beside it. */
 static int emit_code(tm_ctx *ctx, const options *o, tm_op *module) {
   tm_emit_options eo = {.path = o->output, .name = o->name, .target = o->target,
-                        .opt_level = o->opt_level ? o->opt_level : o->pipeline_llvm_level,
-                        .check_regions = o->check_regions};
+                        .opt_level = o->opt_level, .check_regions = o->check_regions};
   return tm_backend_lookup(o->emit)(ctx, module, &eo);
 }
 
