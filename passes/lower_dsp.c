@@ -81,6 +81,7 @@ typedef struct dk {
   int64_t npix;     /* pixels a row (or all of them, flat) */
   int64_t in_ring, out_ring, res_ring; /* a row pipeline's rings: rows of the input's, the
                      * output's, the residual's (0: the whole tensor) */
+  int64_t unroll_words, loop_words; /* lower-to-loops' options, or 0 and 1 for a cold op */
 } dk;
 
 static tm_value *dsp_op(dk *D, const char *name, int n, tm_value *const *ops, int rotate) {
@@ -636,14 +637,14 @@ static int dk_block(dk *D, int P, int Q, tm_value *o0, tm_value *wb, tm_value *c
   /* straight-line, offsets are immediates and no counter is live; but blocks of four
    * channels (a lone pixel's, a short strided product's) keep the loop, which LLVM
    * unrolls itself: written out, resnet's strided 1x1 conv2d_add took 19 % more */
-  if (nk && nk <= D->W->M->unroll_words && Q <= 2) {
+  if (nk && nk <= D->unroll_words && Q <= 2) {
     for (int64_t k = 0; k < nk; k++) {
       pixel_pairs(D, P, lw_cidx(F, k), a0, a1);
       mac_step(D, P, Q, a0, a1, wv, wv2, lw_cidx(F, k), acc);
     }
   } else if (nk) {
     int64_t U = 1; /* words a trip: the most, up to loop-words, that divide nk in 3 trips or more */
-    for (int64_t u = D->W->M->loop_words; u > 1 && U == 1; u--)
+    for (int64_t u = D->loop_words; u > 1 && U == 1; u--)
       if (nk % u == 0 && nk / u >= 3) U = u;
     lw_for lk;
     lw_for_n(F, &lk, nk / U, na, acc);
@@ -862,7 +863,14 @@ static int dk_rows(dk *D, int64_t npix, int64_t lb, int64_t ub) {
  * (D->xs: a tensor, or a row pipeline's ring); 0 or -1. */
 static int dk_init(dk *Dp, lw_lower *W, tm_op *op, const lw_dsp_conv *c) {
   const tm_attr *wv = tm_value_const(c->w), *bv = c->b ? tm_value_const(c->b) : NULL;
-  dk D = {.W = W, .F = lw_fn_of(W), .op = op, .c = c, .L = c->KW * c->C};
+  dk D = {.W = W, .F = lw_fn_of(W), .op = op, .c = c, .L = c->KW * c->C,
+          .unroll_words = W->M->unroll_words, .loop_words = W->M->loop_words};
+  /* a cold op (lower-to-loops' cold-macs) runs too few products for unrolled words to
+   * save what their code costs: one word a trip, a loop LLVM leaves rolled at -Os (resnet's
+   * 64 -> 10 fully_connected: 1,738 -> 500 bytes) */
+  tm_cost cost = {0};
+  if (W->M->cold_macs && op->def && op->def->cost && op->def->cost(W->ctx, op, &cost) && cost.macs < W->M->cold_macs)
+    D.unroll_words = 0, D.loop_words = 1;
   D.L4 = D.L / 4, D.T = D.L % 4, D.K = c->KH * D.L4 + (c->KH * D.T + 3) / 4;
   D.pad_y = c->pt > 0 || (c->OH - 1) * c->sh + (c->KH - 1) * c->dh - c->pt >= c->H;
   D.pad_x = c->pl > 0 || (c->OW - 1) * c->sw + c->KW - 1 - c->pl >= c->Wi;

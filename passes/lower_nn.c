@@ -935,6 +935,30 @@ static tm_value *exp_of(lw_fn *F, tm_value *table, tm_value *x, tm_value *max) {
   return lw_load(F, table, 1, &k);
 }
 
+/* gemmlowp's exp_on_negative_values of a Q5.26 a <= 0, Q0.31, as tm_fx_exp_on_negative_values
+ * computes it (its Rescale<0> never saturates: |a mod 1/4 - 1/4| <= 2^24). */
+static tm_value *exp_on_negative_values(lw_fn *F, tm_value *barrel, tm_value *a) {
+  tm_value *amq = lw_subi(F, lw_andi(F, a, lw_ci32(F, (1 << 24) - 1)), lw_ci32(F, 1 << 24));
+  /* exp on [-1/4, 0) of amq << 5, Q0.31: a Taylor series around -1/8 */
+  tm_value *x = lw_addi(F, lw_shli(F, amq, lw_ci32(F, 5)), lw_ci32(F, 1 << 28));
+  tm_value *x2 = lw_srdhm(F, x, x), *x3 = lw_srdhm(F, x2, x), *x4 = lw_srdhm(F, x2, x2);
+  tm_value *x4_over_4 = lw_rdbp(F, x4, lw_ci32(F, 2));
+  tm_value *poly = lw_rdbp(F, lw_addi(F, lw_srdhm(F, lw_addi(F, x4_over_4, x3), lw_ci32(F, 715827883)), x2), lw_ci32(F, 1));
+  tm_value *c = lw_ci32(F, 1895147668); /* exp(-1/8) */
+  tm_value *r = lw_addi(F, c, lw_srdhm(F, c, lw_addi(F, x, poly)));
+  /* times exp(-2^k) for each bit k of the remainder (-2 <= k <= 4), in gemmlowp's order:
+   * a loop over `barrel` (exp_barrel), one SRDHM's code where unrolled takes seven (~240
+   * bytes) */
+  tm_value *rem = lw_subi(F, amq, a), *zero = lw_ci32(F, 0);
+  lw_for L;
+  lw_for_n(F, &L, 7, 1, &r);
+  tm_value *bit = lw_shli(F, lw_ci32(F, 1 << 24), lw_cast(F, "arith.index_cast", L.iv, lw_i32(F)));
+  tm_value *rk = L.args[0];
+  rk = lw_select(F, lw_cmpi(F, LW_EQ, lw_andi(F, rem, bit), zero), rk, lw_srdhm(F, rk, lw_load(F, barrel, 1, &L.iv)));
+  r = lw_for_end(F, &L, 1, &rk)[0];
+  return lw_select(F, lw_cmpi(F, LW_EQ, a, zero), lw_ci32(F, INT32_MAX), r);
+}
+
 int lw_lower_softmax(lw_lower *W, tm_op *op) {
   lw_fn *F = lw_fn_of(W);
   tm_value *x = tm_op_operand(op, 0), *y = tm_op_result(op, 0);
@@ -972,8 +996,16 @@ int lw_lower_softmax(lw_lower *W, tm_op *op) {
   }
 
   tm_value *xm = lw_flat(W, lw_in_buf(W, x));
-  tm_value *tm_ = NULL;
-  if (!flt) tm_ = lw_get_global(F, lw_global_i32(W->M, "softmax_exp", 256, table, F->loc));
+  tm_value *tm_ = NULL, *row = NULL, *barrel = NULL;
+  /* with computed-tables, a row shorter than the table computes its exps (once each, into
+   * a scratch row) in place of the table's 1 KB of flash */
+  if (!flt && W->M->computed_tables && depth < 256) {
+    static const int32_t mult[] = {1672461947, 1302514674, 790015084, 290630308, 39332535, 720401, 242};
+    if (!W->M->exp_barrel) W->M->exp_barrel = lw_global_i32(W->M, "exp_barrel", 7, mult, F->loc);
+    barrel = lw_get_global(F, W->M->exp_barrel);
+    row = lw_scratch(W, tm_type_memref(W->ctx, lw_i32(F), 1, &depth)).mem;
+  } else if (!flt)
+    tm_ = lw_get_global(F, lw_global_i32(W->M, "softmax_exp", 256, table, F->loc));
   lw_out(W, y);
   tm_value *ym = lw_flat(W, lw_in_buf(W, y));
 
@@ -1005,7 +1037,16 @@ int lw_lower_softmax(lw_lower *W, tm_op *op) {
     tm_value *zero = lw_ci32(F, 0);
     loop_begin(F, &lc, depth, 1, &zero);
     i = lw_add_idx(F, base, lc.iv);
-    tm_value *e = exp_of(F, tm_, lw_load(F, xm, 1, &i), max);
+    tm_value *e;
+    if (row) { /* the table's entry: 0 below diff_min, else exp(MBQM>1(d, q, shift)) */
+      tm_value *d = lw_subi(F, lw_int_to(F, lw_load(F, xm, 1, &i), lw_i32(F)), max);
+      tm_value *in = lw_cmpi(F, LW_SGE, d, lw_ci32(F, -tm_input_radius(5, shift)));
+      e = exp_on_negative_values(F, barrel, lw_srdhm(F, lw_shli(F, d, lw_ci32(F, shift)), lw_ci32(F, q)));
+      e = lw_select(F, in, e, zero);
+      lw_store(F, e, row, 1, &lc.iv);
+    } else {
+      e = exp_of(F, tm_, lw_load(F, xm, 1, &i), max);
+    }
     /* Rescale<12> of a Q0.31 value: RoundingDivideByPOT by 12 */
     tm_value *sum = loop_end1(F, &lc, lw_addi(F, lc.args[0], lw_rdbp(F, e, lw_ci32(F, 12))));
     /* GetReciprocal(sum, 12): headroom = clz(sum); x = (sum << headroom) - 2^31 */
@@ -1016,7 +1057,7 @@ int lw_lower_softmax(lw_lower *W, tm_op *op) {
     tm_value *exponent = lw_subi(F, lw_ci32(F, 35), headroom);
     loop_begin(F, &lc, depth, 0, NULL);
     i = lw_add_idx(F, base, lc.iv);
-    e = exp_of(F, tm_, lw_load(F, xm, 1, &i), max);
+    e = row ? lw_load(F, row, 1, &lc.iv) : exp_of(F, tm_, lw_load(F, xm, 1, &i), max);
     tm_value *out = lw_rdbp(F, lw_srdhm(F, scale, e), exponent);
     out = lw_clamp_i32(F, lw_addi(F, out, lw_ci32(F, -128)), -128, 127);
     lw_store(F, lw_int_to(F, out, oq.storage), ym, 1, &i);

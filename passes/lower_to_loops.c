@@ -394,6 +394,13 @@ static const tm_pass_option options[] = {
     {.name = "loop-words", .kind = TM_OPT_INT, .default_value = "16", .min = 1, .max = 1024,
      .help = "DSP kernels: a longer product's loop takes the most words a trip, up to this many, that divide its "
              "words in three trips or more (1: one word a trip, LLVM unrolls)"},
+    {.name = "cold-macs", .kind = TM_OPT_INT, .default_value = "0", .min = 0, .max = INT64_MAX,
+     .help = "DSP kernels: an op of fewer multiply-accumulates than this is cold: its products take one word a "
+             "trip, whatever unroll-words and loop-words say (less flash where speed cannot pay; 0: off)"},
+    {.name = "computed-tables", .kind = TM_OPT_BOOL, .default_value = "false",
+     .help = "Tables that follow from a few constants (a residual addition's terms) are computed into the arena "
+             "at each inference, not stored in flash (a few thousand instructions and 1 KB of RAM while in use, "
+             "for 1 KB of flash each)"},
     {.name = "channel-pairs", .kind = TM_OPT_BOOL, .default_value = "true",
      .help = "DSP kernels: where the cost model says it pays, pack two output channels' weights into each word "
              "(one SXTB16 for two channels' products, docs/dsp.md)"},
@@ -428,6 +435,8 @@ static int run(tm_ctx *ctx, tm_op *root, const tm_pass_options *opts) {
   lw_module M = {.ctx = ctx, .module = root, .inline_helpers = !strcmp(helpers, "inline"),
                  .kernels = kernels, .unroll_words = tm_pass_opt_int(opts, "unroll-words"),
                  .loop_words = tm_pass_opt_int(opts, "loop-words"),
+                 .cold_macs = tm_pass_opt_int(opts, "cold-macs"),
+                 .computed_tables = tm_pass_opt_bool(opts, "computed-tables"),
                  .channel_pairs = tm_pass_opt_bool(opts, "channel-pairs"),
                  .row_pipeline = tm_pass_opt_bool(opts, "row-pipeline"),
                  .lane_pairs = tm_pass_opt_bool(opts, "lane-pairs"),

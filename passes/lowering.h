@@ -54,6 +54,8 @@ typedef struct lw_module {
   int kernels;      /* lw_kernels: which kernels the target gets */
   int64_t unroll_words; /* DSP products of at most this many words per pixel: no loop */
   int64_t loop_words;   /* ... longer ones: up to this many words a trip */
+  int64_t cold_macs;    /* DSP ops of fewer MACs: neither, one word a trip (0: off) */
+  bool computed_tables; /* tables of a few constants computed into the arena, not stored */
   bool channel_pairs;   /* DSP: two channels' weights in one word where it pays (docs/dsp.md) */
   bool row_pipeline;    /* DSP, RV32: chains of convolutions computed row by row (docs/dsp.md) */
   bool lane_pairs;      /* RV32: a batch-1 product's channel pairs in one multiply's halves (docs/dsp.md) */
@@ -61,6 +63,7 @@ typedef struct lw_module {
   tm_op *helpers[LW_HELPER_COUNT];
   int nglobals;     /* for fresh names */
   struct lw_addends *addends; /* the addend tables by right shift, one per zero point */
+  tm_op *exp_barrel;    /* computed softmax exps: the 7 multipliers exp(-2^k), k = -2..4 */
 } lw_module;
 
 typedef struct lw_const {
