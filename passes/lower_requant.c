@@ -151,25 +151,51 @@ static int32_t *fixed_multipliers(lw_lower *W, const lw_requant *r) {
 struct lw_addends {
   int64_t zp; /* folded into the addends, or 0 */
   tm_op *global;
+  int32_t add[32];
+  int64_t used; /* entries [0, used) some channel reads (lw_requant_trim_addends) */
   struct lw_addends *next;
 };
 
-/* The module's table of addend(shift) for r's zero point (folded or not), 32 entries. */
+/* The module's table of addend(shift) for r's zero point (folded or not), 32 entries
+ * until lw_requant_trim_addends; r's channels' shifts are marked used. */
 static tm_op *addends_by_shift(lw_lower *W, const lw_requant *r) {
   lw_module *M = W->M;
   int64_t zp = r->zp_folded ? r->zp : 0;
-  for (struct lw_addends *a = M->addends; a; a = a->next)
-    if (a->zp == zp) return a->global;
-  int32_t add[32];
-  for (int64_t rr = 0; rr < 32; rr++) {
-    int64_t v = (rr ? INT64_C(1) << (rr - 1) : 0) + zp * (INT64_C(1) << rr);
-    add[rr] = v >= INT32_MIN && v <= INT32_MAX ? (int32_t)v : 0; /* shifts no channel has */
+  struct lw_addends *a = M->addends;
+  while (a && a->zp != zp) a = a->next;
+  if (!a) {
+    a = TM_NEW(tm_ctx_arena(W->ctx), struct lw_addends);
+    *a = (struct lw_addends){.zp = zp, .next = M->addends};
+    for (int64_t rr = 0; rr < 32; rr++) {
+      int64_t v = (rr ? INT64_C(1) << (rr - 1) : 0) + zp * (INT64_C(1) << rr);
+      a->add[rr] = v >= INT32_MIN && v <= INT32_MAX ? (int32_t)v : 0; /* shifts no channel has */
+    }
+    lw_fn *F = lw_fn_of(W);
+    a->global = lw_global_i32(M, "requant_addend_by_shift", 32, a->add, F->loc);
+    M->addends = a;
   }
-  struct lw_addends *a = TM_NEW(tm_ctx_arena(W->ctx), struct lw_addends);
-  lw_fn *F = lw_fn_of(W);
-  *a = (struct lw_addends){zp, lw_global_i32(M, "requant_addend_by_shift", 32, add, F->loc), M->addends};
-  M->addends = a;
+  for (int64_t c = 0; c < r->n; c++)
+    if (rshift_of(r, c) >= a->used) a->used = rshift_of(r, c) + 1;
   return a->global;
+}
+
+static bool retype_get_global(tm_op *op, void *user) {
+  const tm_op *g = user;
+  const tm_attr *name = tm_op_attr(op, "name"), *sym = tm_op_attr(g, "sym_name");
+  if (tm_op_is(op, "memref.get_global") && name && sym && name->u.str.len == sym->u.str.len &&
+      !memcmp(name->u.str.data, sym->u.str.data, sym->u.str.len))
+    op->results[0].type = tm_op_attr(g, "type")->type;
+  return true;
+}
+
+void lw_requant_trim_addends(lw_module *M) {
+  for (struct lw_addends *a = M->addends; a; a = a->next) {
+    if (a->used >= 32 || a->used < 1) continue;
+    const tm_type *t = tm_type_tensor(M->ctx, tm_type_int(M->ctx, 32), 1, &a->used);
+    tm_op_set_attr(M->ctx, a->global, "initial_value", tm_attr_dense(M->ctx, t, false, a->add, (size_t)a->used * 4));
+    tm_op_set_attr(M->ctx, a->global, "type", tm_attr_type(M->ctx, tm_type_memref(M->ctx, t->elem, 1, &a->used)));
+    tm_op_walk(M->module, retype_get_global, a->global);
+  }
 }
 
 void lw_requant_materialize(lw_lower *W, lw_requant *r, const char *base, int64_t zp) {
@@ -202,9 +228,10 @@ void lw_requant_materialize(lw_lower *W, lw_requant *r, const char *base, int64_
   for (int64_t c = 0; c < r->n; c++) rs[c] = (int8_t)rshift_of(r, c);
   r->sg = lw_get_global(F, lw_global_i8(W->M, tm_arena_printf(ctx, "%s_rshift", base), r->n, rs, F->loc));
   /* the addends: a channel's depends on it only through its right shift, unless a fixed
-   * channel has its result in its addend; so one table by shift (32 words), shared by
-   * every requantization to this zero point, read at the shift just loaded (vww: 11 kB
-   * of addends by channel become 128 bytes, no instruction more) */
+   * channel has its result in its addend; so one table by shift (32 words, cut to the
+   * shifts in use at the end), shared by every requantization to this zero point, read at
+   * the shift just loaded (vww: 11 kB of addends by channel become 128 bytes, no
+   * instruction more) */
   if (!r->fixed || r->fixed_q) {
     r->ag_by_shift = true;
     r->ag = lw_get_global(F, addends_by_shift(W, r));

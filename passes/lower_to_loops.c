@@ -464,6 +464,7 @@ static int run(tm_ctx *ctx, tm_op *root, const tm_pass_options *opts) {
     }
     tm_op_erase(funcs[i]);
   }
+  lw_requant_trim_addends(&M);
   return 0;
 }
 
