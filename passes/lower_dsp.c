@@ -82,6 +82,7 @@ typedef struct dk {
   int64_t in_ring, out_ring, res_ring; /* a row pipeline's rings: rows of the input's, the
                      * output's, the residual's (0: the whole tensor) */
   int64_t unroll_words, loop_words; /* lower-to-loops' options, or 0 and 1 for a cold op */
+  tm_value *sums;   /* epilogue-loop: a block's P x Q sums, i32, requantized in a loop */
 } dk;
 
 static tm_value *dsp_op(dk *D, const char *name, int n, tm_value *const *ops, int rotate) {
@@ -326,6 +327,9 @@ static void mac_step(dk *D, int P, int Q, tm_value *const *a0, tm_value *const *
 static int dk_results(dk *D, int P, int Q, tm_value *const *acc, tm_value *const *och, tm_value *const *pix,
                       tm_value *n, tm_value *oy, tm_value *const *ox) {
   lw_fn *F = D->F;
+  /* epilogue-loop: the sums go to D->sums, then a loop over the channels stores them,
+   * each pixel's epilogue written once (channel q is och[0] + q) */
+  bool roll = D->sums && Q > 1;
   for (int q = 0; q < Q; q++)
     for (int p = 0; p < P; p++) {
       tm_value *a = acc[q * P + p];
@@ -334,8 +338,23 @@ static int dk_results(dk *D, int P, int Q, tm_value *const *acc, tm_value *const
         a = lw_subi(F, lw_subi(F, a, b), D->corr[p]);
       }
       if (D->lanes && q % 2 == 0) a = lw_subi(F, a, lw_shli(F, acc[q + 1], lw_ci32(F, 16)));
-      if (dk_store(D, a, och[q], pix ? pix[p] : NULL, n, oy, ox ? ox[p] : NULL)) return -1;
+      if (roll) {
+        tm_value *i = lw_cidx(F, q * P + p);
+        lw_store(F, a, D->sums, 1, &i);
+      } else if (dk_store(D, a, och[q], pix ? pix[p] : NULL, n, oy, ox ? ox[p] : NULL)) {
+        return -1;
+      }
     }
+  if (!roll) return 0;
+  lw_for lq;
+  lw_for_n(F, &lq, Q, 0, NULL);
+  tm_op_set_attr(D->W->ctx, lq.op, "tm.rolled", tm_attr_unit(D->W->ctx)); /* not unrolled back */
+  tm_value *o = lw_add_idx(F, och[0], lq.iv);
+  for (int p = 0; p < P; p++) {
+    tm_value *i = lw_affine(F, lq.iv, P, p), *a = lw_load(F, D->sums, 1, &i);
+    if (dk_store(D, a, o, pix ? pix[p] : NULL, n, oy, ox ? ox[p] : NULL)) return -1;
+  }
+  lw_for_end(F, &lq, 0, NULL);
   return 0;
 }
 
@@ -861,16 +880,16 @@ static int dk_rows(dk *D, int64_t npix, int64_t lb, int64_t ub) {
 
 /* Everything but the output and the loops: the blocking, the packed tables, the input
  * (D->xs: a tensor, or a row pipeline's ring); 0 or -1. */
+static tm_value *dk_alloc(dk *D, int64_t bytes);
+
 static int dk_init(dk *Dp, lw_lower *W, tm_op *op, const lw_dsp_conv *c) {
   const tm_attr *wv = tm_value_const(c->w), *bv = c->b ? tm_value_const(c->b) : NULL;
   dk D = {.W = W, .F = lw_fn_of(W), .op = op, .c = c, .L = c->KW * c->C,
           .unroll_words = W->M->unroll_words, .loop_words = W->M->loop_words};
-  /* a cold op (lower-to-loops' cold-macs) runs too few products for unrolled words to
-   * save what their code costs: one word a trip, a loop LLVM leaves rolled at -Os (resnet's
-   * 64 -> 10 fully_connected: 1,738 -> 500 bytes) */
-  tm_cost cost = {0};
-  if (W->M->cold_macs && op->def && op->def->cost && op->def->cost(W->ctx, op, &cost) && cost.macs < W->M->cold_macs)
-    D.unroll_words = 0, D.loop_words = 1;
+  /* a cold op runs too few products for unrolled words to save what their code costs:
+   * one word a trip, a loop LLVM leaves rolled at -Os (resnet's 64 -> 10
+   * fully_connected: 1,738 -> 500 bytes) */
+  if (lw_op_is_cold(W, op)) D.unroll_words = 0, D.loop_words = 1;
   D.L4 = D.L / 4, D.T = D.L % 4, D.K = c->KH * D.L4 + (c->KH * D.T + 3) / 4;
   D.pad_y = c->pt > 0 || (c->OH - 1) * c->sh + (c->KH - 1) * c->dh - c->pt >= c->H;
   D.pad_x = c->pl > 0 || (c->OW - 1) * c->sw + c->KW - 1 - c->pl >= c->Wi;
@@ -920,6 +939,14 @@ static int dk_init(dk *Dp, lw_lower *W, tm_op *op, const lw_dsp_conv *c) {
   dk_pack(&D, wv, bv);
   lw_requant_materialize(W, c->rq, c->name, c->zp_out);
   if (c->residual && lw_residual_init(W, op, &D.res)) return -1;
+  /* a residual addition doubles each result's epilogue: with epilogue-loop, one copy per
+   * pixel of a block instead of one per channel and pixel (resnet's strided 1x1
+   * conv2d_adds: eight copies each) */
+  if (W->M->epilogue_loop && c->residual && !c->fc && D.P * D.Q > 2) {
+    int64_t nsums = D.P * D.Q;
+    tm_value *ops[] = {dk_alloc(&D, nsums * 4), lw_cidx(D.F, 0)};
+    D.sums = lw_op(D.F, "memref.view", tm_type_memref(W->ctx, lw_i32(D.F), 1, &nsums), 2, ops, 0, NULL);
+  }
   D.xs = lw_flat(W, lw_in_buf(W, c->x));
   D.npix = npix;
   *Dp = D;

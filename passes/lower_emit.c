@@ -396,6 +396,15 @@ static tm_value *emit_sat_shl(lw_fn *F, tm_value *x, int e) {
   return lw_select(F, lw_cmpi(F, LW_SLT, x, lw_ci32(F, -threshold)), lw_ci32(F, INT32_MIN), r);
 }
 
+/* SRDHM in a helper run once per row (GetReciprocal's): with cold ops (cold-percent) a cold
+ * call of __tm_srdhm, LLVM keeping one copy, else inline. */
+static tm_value *row_srdhm(lw_fn *F, tm_value *a, tm_value *b) {
+  if (!(F->mod->cold_percent > 0)) return emit_srdhm(F, a, b);
+  F->cold = true;
+  tm_value *ab[] = {a, b};
+  return lw_helper_call(F, LW_HELPER_SRDHM, 2, ab);
+}
+
 /* gemmlowp's one_over_one_plus_x_for_x_in_0_1 (Newton-Raphson in Q2.29), as
  * tm_fx_one_over_one_plus_x_for_x_in_0_1 in lower_quant.c computes it. */
 static tm_value *emit_reciprocal(lw_fn *F, tm_value *a) {
@@ -404,10 +413,10 @@ static tm_value *emit_reciprocal(lw_fn *F, tm_value *a) {
   tm_value *sum = lw_addi(F, lw_cast(F, "arith.extsi", a, i64), lw_ci64(F, INT32_MAX));
   tm_value *sign = lw_select(F, lw_cmpi(F, LW_SGE, sum, lw_ci64(F, 0)), lw_ci64(F, 1), lw_ci64(F, -1));
   tm_value *half = lw_cast(F, "arith.trunci", lw_divsi(F, lw_addi(F, sum, sign), lw_ci64(F, 2)), lw_i32(F));
-  tm_value *x = lw_addi(F, lw_ci32(F, 1515870810), emit_srdhm(F, half, lw_ci32(F, -1010580540)));
+  tm_value *x = lw_addi(F, lw_ci32(F, 1515870810), row_srdhm(F, half, lw_ci32(F, -1010580540)));
   for (int i = 0; i < 3; i++) {
-    tm_value *one_minus = lw_subi(F, lw_ci32(F, 1 << 29), emit_srdhm(F, half, x));
-    x = lw_addi(F, x, emit_sat_shl(F, emit_srdhm(F, x, one_minus), 2));
+    tm_value *one_minus = lw_subi(F, lw_ci32(F, 1 << 29), row_srdhm(F, half, x));
+    x = lw_addi(F, x, emit_sat_shl(F, row_srdhm(F, x, one_minus), 2));
   }
   return emit_sat_shl(F, x, 1);
 }
@@ -463,8 +472,27 @@ tm_value *lw_helper_call(lw_fn *F, lw_helper h, int n, tm_value *const *args) {
   if (F->mod->inline_helpers) return emit_helper(F, h, args);
   tm_op *f = helper_func(F->mod, h);
   const tm_attr *name = tm_op_attr(f, "sym_name");
-  tm_named_attr attr = {tm_intern_cstr(F->ctx, "callee"), tm_attr_symref(F->ctx, name->u.str.data, name->u.str.len)};
-  return lw_op(F, "func.call", lw_i32(F), n, args, 1, &attr);
+  tm_named_attr attrs[] = {{tm_intern_cstr(F->ctx, "callee"), tm_attr_symref(F->ctx, name->u.str.data, name->u.str.len)},
+                           {tm_intern_cstr(F->ctx, "tm.cold"), tm_attr_unit(F->ctx)}};
+  return lw_op(F, "func.call", lw_i32(F), n, args, F->cold ? 2 : 1, attrs);
+}
+
+int64_t lw_op_work(lw_module *M, const tm_op *op) {
+  tm_cost cost = {0};
+  if (op->def && op->def->cost && !op->def->cost(M->ctx, op, &cost)) return 0; /* tm.const */
+  int64_t work = cost.macs;
+  for (int i = 0; i < op->nresults; i++) {
+    int64_t n = tm_type_numel(op->results[i].type);
+    if (n < 0) return -1;
+    work += n;
+  }
+  return work;
+}
+
+bool lw_op_is_cold(const lw_lower *W, const tm_op *op) {
+  if (!(W->M->cold_percent > 0) || W->work <= 0) return false;
+  int64_t work = lw_op_work(W->M, op);
+  return work >= 0 && (double)work < W->M->cold_percent / 100 * (double)W->work;
 }
 
 tm_value *lw_mbqm(lw_fn *F, tm_value *x, tm_value *q, tm_value *shift) {

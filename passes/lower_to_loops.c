@@ -330,6 +330,10 @@ static tm_op *lower_func(lw_lower *W, tm_op *func) {
   tm_op_insert_before(func, nf);
   if (W->M->anchor == func) W->M->anchor = nf;
 
+  for (tm_op *op = body->first; op && op != ret; op = op->next) {
+    int64_t work = lw_op_work(W->M, op);
+    W->work = work < 0 || W->work < 0 ? -1 : W->work + work; /* -1: a dynamic shape, nothing cold */
+  }
   lw_fn_init(&W->F, W->M, nf);
   tm_block *entry = tm_func_entry(nf);
   for (int i = 0; i < nin; i++) lw_bind(W, body->args[i], (lw_buf){entry->args[i], NULL});
@@ -356,6 +360,7 @@ static tm_op *lower_func(lw_lower *W, tm_op *func) {
         return nf;
     W->F.loc = op->loc;
     W->F.b = tm_builder_at_end(ctx, entry);
+    W->F.cold = lw_op_is_cold(W, op);
     /* convolutions deferred into a row pipeline are due before any other kind of op
      * (constants emit nothing) */
     if (!tm_op_is(op, "tm.conv2d") && !tm_op_is(op, "tm.conv2d_add") && !tm_op_is(op, "tm.const") &&
@@ -364,6 +369,7 @@ static tm_op *lower_func(lw_lower *W, tm_op *func) {
     if (fn(W, op)) return nf;
   }
   W->F.loc = ret->loc;
+  W->F.cold = false;
   if (lw_flush_stages(W)) return nf;
 
   /* Results not written in place are copied to their out-params. */
@@ -394,13 +400,19 @@ static const tm_pass_option options[] = {
     {.name = "loop-words", .kind = TM_OPT_INT, .default_value = "16", .min = 1, .max = 1024,
      .help = "DSP kernels: a longer product's loop takes the most words a trip, up to this many, that divide its "
              "words in three trips or more (1: one word a trip, LLVM unrolls)"},
-    {.name = "cold-macs", .kind = TM_OPT_INT, .default_value = "0", .min = 0, .max = INT64_MAX,
-     .help = "DSP kernels: an op of fewer multiply-accumulates than this is cold: its products take one word a "
-             "trip, whatever unroll-words and loop-words say (less flash where speed cannot pay; 0: off)"},
+    {.name = "cold-percent", .kind = TM_OPT_FLOAT, .default_value = "0", .min = 0, .max = 100,
+     .help = "An op doing less than this percentage of its function's work (multiply-accumulates plus result "
+             "elements) is cold: its DSP products take one word a trip, whatever unroll-words and loop-words say, "
+             "and its fixed-point helper calls are marked tm.cold, which LLVM keeps calls (less flash where speed "
+             "cannot pay; 0: off)"},
     {.name = "computed-tables", .kind = TM_OPT_BOOL, .default_value = "false",
      .help = "Tables that follow from a few constants (a residual addition's terms) are computed into the arena "
              "at each inference, not stored in flash (a few thousand instructions and 1 KB of RAM while in use, "
              "for 1 KB of flash each)"},
+    {.name = "epilogue-loop", .kind = TM_OPT_BOOL, .default_value = "false",
+     .help = "DSP and RV32 kernels: a block's results of a convolution with a residual addition are requantized, "
+             "added and stored in a loop over its channels, that code once per pixel instead of once per channel "
+             "and pixel (less flash; a store and a load a result more)"},
     {.name = "channel-pairs", .kind = TM_OPT_BOOL, .default_value = "true",
      .help = "DSP kernels: where the cost model says it pays, pack two output channels' weights into each word "
              "(one SXTB16 for two channels' products, docs/dsp.md)"},
@@ -435,8 +447,9 @@ static int run(tm_ctx *ctx, tm_op *root, const tm_pass_options *opts) {
   lw_module M = {.ctx = ctx, .module = root, .inline_helpers = !strcmp(helpers, "inline"),
                  .kernels = kernels, .unroll_words = tm_pass_opt_int(opts, "unroll-words"),
                  .loop_words = tm_pass_opt_int(opts, "loop-words"),
-                 .cold_macs = tm_pass_opt_int(opts, "cold-macs"),
+                 .cold_percent = tm_pass_opt_float(opts, "cold-percent"),
                  .computed_tables = tm_pass_opt_bool(opts, "computed-tables"),
+                 .epilogue_loop = tm_pass_opt_bool(opts, "epilogue-loop"),
                  .channel_pairs = tm_pass_opt_bool(opts, "channel-pairs"),
                  .row_pipeline = tm_pass_opt_bool(opts, "row-pipeline"),
                  .lane_pairs = tm_pass_opt_bool(opts, "lane-pairs"),

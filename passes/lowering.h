@@ -54,8 +54,9 @@ typedef struct lw_module {
   int kernels;      /* lw_kernels: which kernels the target gets */
   int64_t unroll_words; /* DSP products of at most this many words per pixel: no loop */
   int64_t loop_words;   /* ... longer ones: up to this many words a trip */
-  int64_t cold_macs;    /* DSP ops of fewer MACs: neither, one word a trip (0: off) */
+  double cold_percent;  /* ops under this share of their function's work are cold (lw_op_is_cold) */
   bool computed_tables; /* tables of a few constants computed into the arena, not stored */
+  bool epilogue_loop;   /* DSP, RV32: residual convolutions' block results stored in a loop */
   bool channel_pairs;   /* DSP: two channels' weights in one word where it pays (docs/dsp.md) */
   bool row_pipeline;    /* DSP, RV32: chains of convolutions computed row by row (docs/dsp.md) */
   bool lane_pairs;      /* RV32: a batch-1 product's channel pairs in one multiply's halves (docs/dsp.md) */
@@ -82,9 +83,12 @@ typedef struct lw_fn {
   lw_const *consts;      /* open-addressing table of hoisted constants */
   int nconsts, const_cap;
   const tm_loc *loc;     /* location given to created ops (the tm op being lowered) */
+  bool cold;             /* lowering a cold op (lw_op_is_cold): helper calls are tm.cold */
 } lw_fn;
 
 void lw_fn_init(lw_fn *F, lw_module *mod, tm_op *func);
+/* An op's work: its MACs plus its results' elements (-1: unknown, a dynamic shape). */
+int64_t lw_op_work(lw_module *M, const tm_op *op);
 /* Puts the hoisted constants in a canonical order (done when the function is complete). */
 void lw_fn_finish(lw_fn *F);
 
@@ -241,7 +245,11 @@ typedef struct lw_lower {
   int map_n, map_cap;
   struct lw_stage *stages; /* convolutions deferred into a row pipeline (lower_dsp.c) */
   int nstages, stages_cap;
+  int64_t work;  /* the function's ops' lw_op_work, summed */
 } lw_lower;
+/* Whether op runs too little for speed to pay for code (lower-to-loops' cold-percent): its
+ * work is under that share of its function's. */
+bool lw_op_is_cold(const lw_lower *W, const tm_op *op);
 lw_fn *lw_fn_of(lw_lower *W);
 /* The buffer of an operand (globals are materialized on first use). */
 tm_value *lw_in(lw_lower *W, tm_value *tensor);

@@ -746,9 +746,9 @@ static bool short_loop(tm_op *op, LLVMValueRef lb, LLVMValueRef ub, LLVMValueRef
   return n <= SHORT_LOOP_OPS;
 }
 
-/* !{!self, !{!"llvm.loop.unroll.full"}} */
-static LLVMValueRef unroll_full(tr *t) {
-  LLVMMetadataRef name = LLVMMDStringInContext2(t->lc, "llvm.loop.unroll.full", 21);
+/* !{!self, !{!"llvm.loop.unroll.full"}} or !{!self, !{!"llvm.loop.unroll.disable"}} */
+static LLVMValueRef unroll_hint(tr *t, const char *what) {
+  LLVMMetadataRef name = LLVMMDStringInContext2(t->lc, what, strlen(what));
   LLVMMetadataRef hint = LLVMMDNodeInContext2(t->lc, &name, 1);
   return LLVMMetadataAsValue(t->lc, self_node(t, &hint, 1));
 }
@@ -797,7 +797,11 @@ static int emit_for(tr *t, tm_op *op, const row *r) {
     LLVMAddIncoming(carried[i], &y, &latch, 1);
   }
   LLVMValueRef back = LLVMBuildBr(t->b, header);
-  if (t->cfg->size_attr && short_loop(op, lb, ub, step)) LLVMSetMetadata(back, t->loop_kind, unroll_full(t));
+  /* tm.rolled: a loop the lowering wants kept (lower-to-loops' epilogue-loop) */
+  if (tm_op_attr(op, "tm.rolled"))
+    LLVMSetMetadata(back, t->loop_kind, unroll_hint(t, "llvm.loop.unroll.disable"));
+  else if (t->cfg->size_attr && short_loop(op, lb, ub, step))
+    LLVMSetMetadata(back, t->loop_kind, unroll_hint(t, "llvm.loop.unroll.full"));
   move_to_end(t, exit);
   LLVMPositionBuilderAtEnd(t->b, exit);
   for (int i = 0; i < n; i++) bind(t, &op->results[i], carried[i], false);
@@ -895,6 +899,11 @@ static int emit_call(tr *t, tm_op *op, const row *r) {
   if (LLVMCountParamTypes(fty) != (unsigned)op->noperands)
     return tm_op_error(t->ctx, op, "calls '%s' with %d arguments", tm_op_attr_str(f, "sym_name", "?"), op->noperands);
   LLVMValueRef c = LLVMBuildCall2(t->b, fty, fe->fn, args, (unsigned)op->noperands, "");
+  /* a cold op's helper call (lower-to-loops' cold-percent) stays a call: the helpers are
+   * alwaysinline for the hot kernels, where a call would cost more than their code */
+  if (tm_op_attr(op, "tm.cold"))
+    LLVMAddCallSiteAttribute(c, LLVMAttributeFunctionIndex,
+                             LLVMCreateEnumAttribute(t->lc, LLVMGetEnumAttributeKindForName("noinline", 8), 0));
   if (op->nresults) set_result(t, op, c);
   return 0;
 }
