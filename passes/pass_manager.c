@@ -148,6 +148,8 @@ static const char *parse_value(tm_ctx *ctx, const tm_pass_option *o, const char 
     char *end;
     out->f = strtod(buf, &end);
     if (*end || !isfinite(out->f)) return "expected a number";
+    if (o->min < o->max && (out->f < (double)o->min || out->f > (double)o->max))
+      return tm_arena_printf(ctx, "expected a number %s", range_text(ctx, o));
     return NULL;
   }
   case TM_OPT_STRING: out->s = tm_intern(ctx, s, n); return NULL;

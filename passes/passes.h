@@ -25,7 +25,7 @@ typedef struct tm_pass_option {
   tm_opt_kind kind;
   const char *default_value; /* parsed like a command-line value; NULL: false, 0, "" or [] */
   const char *help;
-  int64_t min, max;          /* TM_OPT_INT, TM_OPT_INT_LIST: accepted range when min < max */
+  int64_t min, max;          /* TM_OPT_INT, TM_OPT_INT_LIST, TM_OPT_FLOAT: accepted range when min < max */
 } tm_pass_option;
 
 /* Parsed option values of one pass instance in a pipeline (defaults filled in).  The
