@@ -83,6 +83,7 @@ typedef struct dk {
                      * output's, the residual's (0: the whole tensor) */
   int64_t unroll_words, loop_words; /* lower-to-loops' options, or 0 and 1 for a cold op */
   tm_value *sums;   /* epilogue-loop: a block's P x Q sums, i32, requantized in a loop */
+  bool cold;        /* lw_op_is_cold: this op's, whichever op's lowering emits its code */
 } dk;
 
 static tm_value *dsp_op(dk *D, const char *name, int n, tm_value *const *ops, int rotate) {
@@ -94,6 +95,7 @@ static tm_value *dsp_op(dk *D, const char *name, int n, tm_value *const *ops, in
 static int dk_store(dk *D, tm_value *acc, tm_value *o, tm_value *pix, tm_value *n, tm_value *oy, tm_value *ox) {
   lw_fn *F = D->F;
   const lw_dsp_conv *c = D->c;
+  F->cold = D->cold; /* a row pipeline's stages are emitted together, each its own */
   tm_value *v = lw_requantize(F, c->rq, o, acc, c->lo, c->hi, lw_i8(F));
   if (c->fc) {
     lw_fc_sink_add(D->W, c->fc, v, D->flat ? pix : lw_add_idx(F, lw_affine(F, oy, c->OW, 0), ox), o);
@@ -887,9 +889,10 @@ static int dk_init(dk *Dp, lw_lower *W, tm_op *op, const lw_dsp_conv *c) {
   dk D = {.W = W, .F = lw_fn_of(W), .op = op, .c = c, .L = c->KW * c->C,
           .unroll_words = W->M->unroll_words, .loop_words = W->M->loop_words};
   /* a cold op runs too few products for unrolled words to save what their code costs:
-   * one word a trip, a loop LLVM leaves rolled at -Os (resnet's 64 -> 10
-   * fully_connected: 1,738 -> 500 bytes) */
-  if (lw_op_is_cold(W, op)) D.unroll_words = 0, D.loop_words = 1;
+   * one word a trip, a loop (at -Os LLVM unrolls only those of up to 4 trips; resnet's
+   * 64 -> 10 fully_connected: 1,738 -> 500 bytes) */
+  D.cold = lw_op_is_cold(W, op);
+  if (D.cold) D.unroll_words = 0, D.loop_words = 1;
   D.L4 = D.L / 4, D.T = D.L % 4, D.K = c->KH * D.L4 + (c->KH * D.T + 3) / 4;
   D.pad_y = c->pt > 0 || (c->OH - 1) * c->sh + (c->KH - 1) * c->dh - c->pt >= c->H;
   D.pad_x = c->pl > 0 || (c->OW - 1) * c->sw + c->KW - 1 - c->pl >= c->Wi;
@@ -938,6 +941,7 @@ static int dk_init(dk *Dp, lw_lower *W, tm_op *op, const lw_dsp_conv *c) {
             npairs * nk * 2 > D.P * (nk * (D.direct ? 5 : 3) + 4) + npairs * D.P * 2;
   dk_pack(&D, wv, bv);
   lw_requant_materialize(W, c->rq, c->name, c->zp_out);
+  D.F->cold = D.cold; /* the residual terms' table may be computed here */
   if (c->residual && lw_residual_init(W, op, &D.res)) return -1;
   /* a residual addition doubles each result's epilogue: with epilogue-loop, one copy per
    * pixel of a block instead of one per channel and pixel (resnet's strided 1x1

@@ -399,7 +399,7 @@ static tm_value *emit_sat_shl(lw_fn *F, tm_value *x, int e) {
 /* SRDHM in a helper run once per row (GetReciprocal's): with cold ops (cold-percent) a cold
  * call of __tm_srdhm, LLVM keeping one copy, else inline. */
 static tm_value *row_srdhm(lw_fn *F, tm_value *a, tm_value *b) {
-  if (!(F->mod->cold_percent > 0)) return emit_srdhm(F, a, b);
+  if (!(F->mod->cold_percent > 0) || F->mod->inline_helpers) return emit_srdhm(F, a, b);
   F->cold = true;
   tm_value *ab[] = {a, b};
   return lw_helper_call(F, LW_HELPER_SRDHM, 2, ab);
@@ -416,7 +416,7 @@ static tm_value *emit_reciprocal(lw_fn *F, tm_value *a) {
   tm_value *x = lw_addi(F, lw_ci32(F, 1515870810), row_srdhm(F, half, lw_ci32(F, -1010580540)));
   /* the three Newton steps: with cold ops (-Os) a loop kept rolled (tm.rolled), their
    * code once (resnet -100 bytes, nine instructions a softmax row more) */
-  bool rolled = F->mod->cold_percent > 0;
+  bool rolled = F->mod->cold_percent > 0 && !F->mod->inline_helpers;
   lw_for L;
   if (rolled) {
     lw_for_n(F, &L, 3, 1, &x);
@@ -493,16 +493,14 @@ int64_t lw_op_work(lw_module *M, const tm_op *op) {
   int64_t work = cost.macs;
   for (int i = 0; i < op->nresults; i++) {
     int64_t n = tm_type_numel(op->results[i].type);
-    if (n < 0) return -1;
-    work += n;
+    if (n > 0) work += n; /* static: lower-to-loops refuses other shapes */
   }
   return work;
 }
 
 bool lw_op_is_cold(const lw_lower *W, const tm_op *op) {
-  if (!(W->M->cold_percent > 0) || W->work <= 0) return false;
-  int64_t work = lw_op_work(W->M, op);
-  return work >= 0 && (double)work < W->M->cold_percent / 100 * (double)W->work;
+  return W->M->cold_percent > 0 && W->work > 0 &&
+         (double)lw_op_work(W->M, op) < W->M->cold_percent / 100 * (double)W->work;
 }
 
 tm_value *lw_mbqm(lw_fn *F, tm_value *x, tm_value *q, tm_value *shift) {

@@ -947,11 +947,12 @@ static tm_value *exp_on_negative_values(lw_fn *F, tm_value *barrel, tm_value *a)
   tm_value *c = lw_ci32(F, 1895147668); /* exp(-1/8) */
   tm_value *r = lw_addi(F, c, lw_srdhm(F, c, lw_addi(F, x, poly)));
   /* times exp(-2^k) for each bit k of the remainder (-2 <= k <= 4), in gemmlowp's order:
-   * a loop over `barrel` (exp_barrel), one SRDHM's code where unrolled takes seven (~240
-   * bytes) */
+   * a loop over `barrel` (exp_barrel) kept rolled, one SRDHM's code where unrolled takes
+   * seven (~240 bytes) */
   tm_value *rem = lw_subi(F, amq, a), *zero = lw_ci32(F, 0);
   lw_for L;
   lw_for_n(F, &L, 7, 1, &r);
+  tm_op_set_attr(F->ctx, L.op, "tm.rolled", tm_attr_unit(F->ctx));
   tm_value *bit = lw_shli(F, lw_ci32(F, 1 << 24), lw_cast(F, "arith.index_cast", L.iv, lw_i32(F)));
   tm_value *rk = L.args[0];
   rk = lw_select(F, lw_cmpi(F, LW_EQ, lw_andi(F, rem, bit), zero), rk, lw_srdhm(F, rk, lw_load(F, barrel, 1, &L.iv)));

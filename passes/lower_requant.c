@@ -188,12 +188,16 @@ static bool retype_get_global(tm_op *op, void *user) {
   return true;
 }
 
+/* All to one length, the largest shift any channel has + 1: blocks that differ only in
+ * their zero point keep one type, which outline-repeated-loops needs to share them. */
 void lw_requant_trim_addends(lw_module *M) {
+  int64_t used = 0;
+  for (struct lw_addends *a = M->addends; a; a = a->next) used = a->used > used ? a->used : used;
+  if (used < 1 || used >= 32) return;
+  const tm_type *t = tm_type_tensor(M->ctx, tm_type_int(M->ctx, 32), 1, &used);
   for (struct lw_addends *a = M->addends; a; a = a->next) {
-    if (a->used >= 32 || a->used < 1) continue;
-    const tm_type *t = tm_type_tensor(M->ctx, tm_type_int(M->ctx, 32), 1, &a->used);
-    tm_op_set_attr(M->ctx, a->global, "initial_value", tm_attr_dense(M->ctx, t, false, a->add, (size_t)a->used * 4));
-    tm_op_set_attr(M->ctx, a->global, "type", tm_attr_type(M->ctx, tm_type_memref(M->ctx, t->elem, 1, &a->used)));
+    tm_op_set_attr(M->ctx, a->global, "initial_value", tm_attr_dense(M->ctx, t, false, a->add, (size_t)used * 4));
+    tm_op_set_attr(M->ctx, a->global, "type", tm_attr_type(M->ctx, tm_type_memref(M->ctx, t->elem, 1, &used)));
     tm_op_walk(M->module, retype_get_global, a->global);
   }
 }

@@ -330,10 +330,7 @@ static tm_op *lower_func(lw_lower *W, tm_op *func) {
   tm_op_insert_before(func, nf);
   if (W->M->anchor == func) W->M->anchor = nf;
 
-  for (tm_op *op = body->first; op && op != ret; op = op->next) {
-    int64_t work = lw_op_work(W->M, op);
-    W->work = work < 0 || W->work < 0 ? -1 : W->work + work; /* -1: a dynamic shape, nothing cold */
-  }
+  for (tm_op *op = body->first; op && op != ret; op = op->next) W->work += lw_op_work(W->M, op);
   lw_fn_init(&W->F, W->M, nf);
   tm_block *entry = tm_func_entry(nf);
   for (int i = 0; i < nin; i++) lw_bind(W, body->args[i], (lw_buf){entry->args[i], NULL});
@@ -360,12 +357,12 @@ static tm_op *lower_func(lw_lower *W, tm_op *func) {
         return nf;
     W->F.loc = op->loc;
     W->F.b = tm_builder_at_end(ctx, entry);
-    W->F.cold = lw_op_is_cold(W, op);
     /* convolutions deferred into a row pipeline are due before any other kind of op
-     * (constants emit nothing) */
+     * (constants emit nothing); their kernels set F.cold for their own code */
     if (!tm_op_is(op, "tm.conv2d") && !tm_op_is(op, "tm.conv2d_add") && !tm_op_is(op, "tm.const") &&
         lw_flush_stages(W))
       return nf;
+    W->F.cold = lw_op_is_cold(W, op);
     if (fn(W, op)) return nf;
   }
   W->F.loc = ret->loc;

@@ -87,7 +87,7 @@ typedef struct lw_fn {
 } lw_fn;
 
 void lw_fn_init(lw_fn *F, lw_module *mod, tm_op *func);
-/* An op's work: its MACs plus its results' elements (-1: unknown, a dynamic shape). */
+/* An op's work: its MACs plus its results' elements. */
 int64_t lw_op_work(lw_module *M, const tm_op *op);
 /* Puts the hoisted constants in a canonical order (done when the function is complete). */
 void lw_fn_finish(lw_fn *F);
@@ -326,7 +326,8 @@ void lw_requant_bound_weights(lw_lower *W, lw_requant *r, const tm_value *w, con
 /* Channel c's sums are always acc (its weights are all zero). */
 void lw_requant_fix(lw_lower *W, lw_requant *r, int64_t c, int32_t acc);
 void lw_requant_materialize(lw_lower *W, lw_requant *r, const char *base, int64_t zp);
-/* Cut the addend tables by shift to the shifts some channel has (after all functions). */
+/* Cut the addend tables by shift to the shifts some channel has, all to one length
+ * (after all functions). */
 void lw_requant_trim_addends(lw_module *M);
 void lw_requant_params(lw_fn *F, const lw_requant *r, tm_value *ch, lw_rq_ch *p);
 tm_value *lw_requant_apply(lw_fn *F, const lw_requant *r, const lw_rq_ch *p, tm_value *acc, int32_t lo, int32_t hi,

@@ -797,7 +797,8 @@ static int emit_for(tr *t, tm_op *op, const row *r) {
     LLVMAddIncoming(carried[i], &y, &latch, 1);
   }
   LLVMValueRef back = LLVMBuildBr(t->b, header);
-  /* tm.rolled: a loop the lowering wants kept (lower-to-loops' epilogue-loop) */
+  /* tm.rolled: a loop the lowering wants kept (epilogue-loop, GetReciprocal's and the
+   * computed softmax's steps at -Os) */
   if (tm_op_attr(op, "tm.rolled"))
     LLVMSetMetadata(back, t->loop_kind, unroll_hint(t, "llvm.loop.unroll.disable"));
   else if (t->cfg->size_attr && short_loop(op, lb, ub, step))
