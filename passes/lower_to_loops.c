@@ -403,9 +403,9 @@ static const tm_pass_option options[] = {
              "and its fixed-point helper calls are marked tm.cold, which LLVM keeps calls (less flash where speed "
              "cannot pay; 0: off)"},
     {.name = "computed-tables", .kind = TM_OPT_BOOL, .default_value = "false",
-     .help = "Tables that follow from a few constants (a residual addition's terms) are computed into the arena "
-             "at each inference, not stored in flash (a few thousand instructions and 1 KB of RAM while in use, "
-             "for 1 KB of flash each)"},
+     .help = "Tables that follow from a few constants (a residual addition's terms, a short softmax row's exps) are "
+             "computed into the arena at each inference, not stored in flash (a few thousand instructions and up "
+             "to 1 KB of RAM while in use, for 1 KB of flash each)"},
     {.name = "epilogue-loop", .kind = TM_OPT_BOOL, .default_value = "false",
      .help = "DSP and RV32 kernels: a block's results of a convolution with a residual addition are requantized, "
              "added and stored in a loop over its channels, that code once per pixel instead of once per channel "
