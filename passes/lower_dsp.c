@@ -882,8 +882,6 @@ static int dk_rows(dk *D, int64_t npix, int64_t lb, int64_t ub) {
 
 /* Everything but the output and the loops: the blocking, the packed tables, the input
  * (D->xs: a tensor, or a row pipeline's ring); 0 or -1. */
-static tm_value *dk_alloc(dk *D, int64_t bytes);
-
 static int dk_init(dk *Dp, lw_lower *W, tm_op *op, const lw_dsp_conv *c) {
   const tm_attr *wv = tm_value_const(c->w), *bv = c->b ? tm_value_const(c->b) : NULL;
   dk D = {.W = W, .F = lw_fn_of(W), .op = op, .c = c, .L = c->KW * c->C,
@@ -948,8 +946,7 @@ static int dk_init(dk *Dp, lw_lower *W, tm_op *op, const lw_dsp_conv *c) {
    * conv2d_adds: eight copies each) */
   if (W->M->epilogue_loop && c->residual && !c->fc && D.P * D.Q > 2) {
     int64_t nsums = D.P * D.Q;
-    tm_value *ops[] = {dk_alloc(&D, nsums * 4), lw_cidx(D.F, 0)};
-    D.sums = lw_op(D.F, "memref.view", tm_type_memref(W->ctx, lw_i32(D.F), 1, &nsums), 2, ops, 0, NULL);
+    D.sums = lw_scratch(W, tm_type_memref(W->ctx, lw_i32(D.F), 1, &nsums)).mem;
   }
   D.xs = lw_flat(W, lw_in_buf(W, c->x));
   D.npix = npix;
