@@ -1001,8 +1001,7 @@ int lw_lower_softmax(lw_lower *W, tm_op *op) {
   /* with computed-tables, a row shorter than the table computes its exps (once each, into
    * a scratch row) in place of the table's 1 KB of flash */
   if (!flt && W->M->computed_tables && depth < 256) {
-    static const int32_t mult[] = {1672461947, 1302514674, 790015084, 290630308, 39332535, 720401, 242};
-    if (!W->M->exp_barrel) W->M->exp_barrel = lw_global_i32(W->M, "exp_barrel", 7, mult, F->loc);
+    if (!W->M->exp_barrel) W->M->exp_barrel = lw_global_i32(W->M, "exp_barrel", 7, tm_fx_exp_barrel, F->loc);
     barrel = lw_get_global(F, W->M->exp_barrel);
     row = lw_scratch(W, tm_type_memref(W->ctx, lw_i32(F), 1, &depth)).mem;
   } else if (!flt)

@@ -75,6 +75,8 @@ static int32_t exp_on_interval_between_negative_one_quarter_and_0_excl(int32_t a
   return add(constant_term, tm_fx_srdhm(constant_term, add(x, poly)));
 }
 
+const int32_t tm_fx_exp_barrel[7] = {1672461947, 1302514674, 790015084, 290630308, 39332535, 720401, 242};
+
 int32_t tm_fx_exp_on_negative_values(int32_t a, int integer_bits) {
   const int fractional_bits = 31 - integer_bits;
   const int32_t one_quarter = (int32_t)1 << (fractional_bits - 2);
@@ -85,11 +87,10 @@ int32_t tm_fx_exp_on_negative_values(int32_t a, int integer_bits) {
                                             : a_mod_quarter_minus_one_quarter;
   int32_t result = exp_on_interval_between_negative_one_quarter_and_0_excl(rescaled);
   const int32_t remainder = sub(a_mod_quarter_minus_one_quarter, a);
-  static const int32_t multipliers[] = {1672461947, 1302514674, 790015084, 290630308, 39332535, 720401, 242};
   for (int exponent = -2; exponent <= 4; exponent++) {
     if (integer_bits > exponent) {
       const int shift = fractional_bits + exponent;
-      if (remainder & ((int32_t)1 << shift)) result = tm_fx_srdhm(result, multipliers[exponent + 2]);
+      if (remainder & ((int32_t)1 << shift)) result = tm_fx_srdhm(result, tm_fx_exp_barrel[exponent + 2]);
     }
   }
   if (integer_bits > 5) {

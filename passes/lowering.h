@@ -23,6 +23,7 @@ int32_t tm_fx_rdbp(int32_t x, int exponent);            /* RoundingDivideByPOT, 
 int32_t tm_fx_mbqm(int32_t x, int32_t q, int shift);    /* MultiplyByQuantizedMultiplier */
 int32_t tm_fx_sat_shl(int32_t x, int exponent);         /* SaturatingRoundingMultiplyByPOT, exponent > 0 */
 int32_t tm_fx_exp_on_negative_values(int32_t a, int integer_bits);
+extern const int32_t tm_fx_exp_barrel[7]; /* its multipliers exp(-2^k), k = -2..4 (Q0.31) */
 int32_t tm_fx_one_over_one_plus_x_for_x_in_0_1(int32_t a);
 int32_t tm_fx_logistic(int32_t a, int integer_bits);
 int32_t tm_fx_tanh(int32_t a, int integer_bits);
