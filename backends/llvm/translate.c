@@ -501,7 +501,6 @@ static int check_indices(tr *t, const tm_op *op, int mem, int first) {
   return 0;
 }
 
-
 /* ---- alias scopes: which views of an argument cannot overlap ------------------------
  * The planned buffers are views of the arena at constant offsets, so two views whose
  * bytes are disjoint cannot alias, but LLVM sees only `arena + offset + index`.
