@@ -465,9 +465,21 @@ static void zero_bias_channels(tm_ctx *ctx, tm_op *op, const bool *zero, int64_t
   set_const(ctx, op, 2, b->type, out, es);
 }
 
-/* Removes the output channels of P with the smallest L1 norms; false when P is not
- * eligible (nothing changes). */
-static bool prune_channels(tm_ctx *ctx, tm_op *P, double sparsity, bool remove) {
+/* Whether every tensor from P's input to the consumer's is int8 (per tensor). */
+static bool chain_is_q8(tm_op *P, const chain *ch) {
+  lw_quant in = lw_quant_of(tm_op_operand(P, 0)->type), cin = lw_quant_of(tm_op_operand(ch->consumer, 0)->type);
+  if (!lw_is_q8(&in) || !lw_is_q8(&cin)) return false;
+  for (int j = -1; j < ch->n; j++) {
+    lw_quant q = lw_quant_of(tm_op_result(j < 0 ? P : ch->ops[j], 0)->type);
+    if (!lw_is_q8(&q)) return false;
+  }
+  return true;
+}
+
+/* Removes the output channels of P with the smallest L1 norms, or with dead_only those
+ * of all-zero weights whose constant reaches the consumer whole (no stage's bias taken
+ * as zero), so that no result changes by a bit; false when nothing is removed. */
+static bool prune_channels(tm_ctx *ctx, tm_op *P, double sparsity, bool remove, bool dead_only) {
   wts w;
   if (!load_wts(P, 1, &w) || !wts_supported(&w) || !float_act(act_of(P)) || !tm_type_is_static(P->results[0].type))
     return false;
@@ -479,19 +491,32 @@ static bool prune_channels(tm_ctx *ctx, tm_op *P, double sparsity, bool remove) 
   int64_t C = dw ? w.last : w.type->dims[0], inner = w.numel / C;
   chain ch;
   if (P->results[0].type->dims[P->results[0].type->rank - 1] != C || !find_chain(P, C, w.quant, &ch)) return false;
-  int64_t k = (int64_t)llround(sparsity * (double)C);
-  if (k >= C) k = C - 1;
-  if (k <= 0) return false;
+  /* float: a folded product rounds differently; int16 activations: requant_out is int8's */
+  if (dead_only && (!w.quant || !remove || !chain_is_q8(P, &ch))) return false;
   blk *norms = TM_NEW_ARRAY(tm_ctx_arena(ctx), blk, C);
   for (int64_t c = 0; c < C; c++) {
     double s = 0;
     for (int64_t i = 0; i < inner; i++) s += fabs(wts_get(&w, dw ? i * C + c : c * inner + i));
     norms[c] = (blk){s, 0, c};
   }
-  qsort(norms, (size_t)C, sizeof *norms, blk_cmp);
-  bool *keep = TM_NEW_ARRAY(tm_ctx_arena(ctx), bool, C);
-  for (int64_t c = 0; c < C; c++) keep[c] = true;
-  for (int64_t j = 0; j < k; j++) keep[norms[j].index] = false;
+  bool *keep = TM_NEW_ARRAY(tm_ctx_arena(ctx), bool, C), *stage_zero = TM_NEW_ARRAY(tm_ctx_arena(ctx), bool, MAX_CHAIN + 2);
+  int64_t k = 0;
+  if (dead_only) {
+    for (int64_t c = 0; c < C; c++) {
+      double fv = 0;
+      int32_t qv = 0;
+      keep[c] = norms[c].score != 0 || !channel_const(P, &ch, c, true, stage_zero, &fv, &qv);
+      for (int j = 0; j <= ch.n && !keep[c]; j++) keep[c] = stage_zero[j];
+      if (!keep[c] && ++k == C) keep[c] = true, k--; /* one channel stays */
+    }
+  } else {
+    k = (int64_t)llround(sparsity * (double)C);
+    if (k >= C) k = C - 1;
+    qsort(norms, (size_t)C, sizeof *norms, blk_cmp);
+    for (int64_t c = 0; c < C; c++) keep[c] = true;
+    for (int64_t j = 0; j < k; j++) keep[norms[j].index] = false;
+  }
+  if (k <= 0) return false;
 
   /* The consumer's bias gains the removed channels' contributions. */
   tm_op *Cn = ch.consumer;
@@ -507,7 +532,7 @@ static bool prune_channels(tm_ctx *ctx, tm_op *P, double sparsity, bool remove) 
     else fb[o] = cb ? (float)tm_dense_get_float(cb, o) : 0.0f;
   }
   /* zb[stage][c]: the bias of that stage is taken as zero for removed channel c */
-  bool *zb[MAX_CHAIN + 2], stage_zero[MAX_CHAIN + 2];
+  bool *zb[MAX_CHAIN + 2];
   for (int j = 0; j <= ch.n; j++) zb[j] = TM_NEW_ARRAY(tm_ctx_arena(ctx), bool, C);
   for (int64_t c = 0; c < C; c++) {
     if (keep[c]) continue;
@@ -583,7 +608,13 @@ static int prune_structured(tm_ctx *ctx, tm_op *func, const tm_pass_options *opt
     if ((tm_op_is(op, "tm.conv2d") || tm_op_is(op, "tm.fully_connected") || tm_op_is(op, "tm.depthwise_conv2d")) &&
         selected(list, op))
       ps[n++] = op;
-  for (int i = n - 1; i >= 0; i--) prune_channels(ctx, ps[i], sparsity, remove);
+  /* dead_only: a row whose only nonzero weights met removed inputs is dead once they
+   * are folded into its bias, so sweep until nothing goes. */
+  bool dead_only = tm_pass_opt_bool(opts, "dead-only"), changed;
+  do {
+    changed = false;
+    for (int i = n - 1; i >= 0; i--) changed |= prune_channels(ctx, ps[i], sparsity, remove, dead_only);
+  } while (dead_only && changed);
   return 0;
 }
 
@@ -600,6 +631,8 @@ static int prune_func(tm_ctx *ctx, tm_op *func, const tm_pass_options *opts) {
   if (structured && tm_pass_opt_bool(opts, "global"))
     return tm_op_error(ctx, func, "prune: global=true is for unstructured pruning (channel norms of different "
                                   "layers do not compare)");
+  if (tm_pass_opt_bool(opts, "dead-only") && !structured)
+    return tm_op_error(ctx, func, "prune: dead-only=true needs structured=true (it removes whole channels)");
   if (check_ops_list(ctx, func, tm_pass_opt_str(opts, "ops"))) return -1;
   return structured ? prune_structured(ctx, func, opts) : prune_unstructured(ctx, func, opts);
 }
@@ -615,6 +648,9 @@ static const tm_pass_option options[] = {
                                          "consumer's matching input channels", 0, 0},
     {"remove", TM_OPT_BOOL, "true", "structured: remove the channels (false: only zero their weights, to check that "
                                     "the removal computes the same function)", 0, 0},
+    {"dead-only", TM_OPT_BOOL, "false", "structured, int8: instead of the sparsity, remove only the channels whose "
+                                        "weights are all zero where no result changes by a bit (lossless; -O2 and "
+                                        "-Os run it)", 0, 0},
     {"global", TM_OPT_BOOL, "false", "unstructured: one magnitude threshold over all layers instead of the "
                                      "sparsity in every layer", 0, 0},
     {"block", TM_OPT_INT, "1", "unstructured: prune runs of this many weights along the input channels together "
