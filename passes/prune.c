@@ -500,18 +500,20 @@ static bool prune_channels(tm_ctx *ctx, tm_op *P, double sparsity, bool remove, 
     norms[c] = (blk){s, 0, c};
   }
   bool *keep = TM_NEW_ARRAY(tm_ctx_arena(ctx), bool, C), *stage_zero = TM_NEW_ARRAY(tm_ctx_arena(ctx), bool, MAX_CHAIN + 2);
-  int64_t k = 0;
+  /* A per-channel fully_connected keeps two: with one scale left, its multiplier would be
+   * computed the per-tensor way (float product first, lower_nn.c fc_setup), other bits. */
+  int64_t min_keep = tm_op_is(P, "tm.fully_connected") && w.q.nscales > 1 ? 2 : 1, k = 0;
   if (dead_only) {
     for (int64_t c = 0; c < C; c++) {
       double fv = 0;
       int32_t qv = 0;
       keep[c] = norms[c].score != 0 || !channel_const(P, &ch, c, true, stage_zero, &fv, &qv);
       for (int j = 0; j <= ch.n && !keep[c]; j++) keep[c] = stage_zero[j];
-      if (!keep[c] && ++k == C) keep[c] = true, k--; /* one channel stays */
+      if (!keep[c] && ++k > C - min_keep) keep[c] = true, k--;
     }
   } else {
     k = (int64_t)llround(sparsity * (double)C);
-    if (k >= C) k = C - 1;
+    if (k > C - min_keep) k = C - min_keep;
     qsort(norms, (size_t)C, sizeof *norms, blk_cmp);
     for (int64_t c = 0; c < C; c++) keep[c] = true;
     for (int64_t j = 0; j < k; j++) keep[norms[j].index] = false;
