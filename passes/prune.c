@@ -499,7 +499,8 @@ static bool prune_channels(tm_ctx *ctx, tm_op *P, double sparsity, bool remove, 
     for (int64_t i = 0; i < inner; i++) s += fabs(wts_get(&w, dw ? i * C + c : c * inner + i));
     norms[c] = (blk){s, 0, c};
   }
-  bool *keep = TM_NEW_ARRAY(tm_ctx_arena(ctx), bool, C), *stage_zero = TM_NEW_ARRAY(tm_ctx_arena(ctx), bool, MAX_CHAIN + 2);
+  bool *keep = TM_NEW_ARRAY(tm_ctx_arena(ctx), bool, C);
+  bool *stage_zero = TM_NEW_ARRAY(tm_ctx_arena(ctx), bool, MAX_CHAIN + 2);
   /* A per-channel fully_connected keeps two: with one scale left, its multiplier would be
    * computed the per-tensor way (float product first, lower_nn.c fc_setup), other bits. */
   int64_t min_keep = tm_op_is(P, "tm.fully_connected") && w.q.nscales > 1 ? 2 : 1, k = 0;
